@@ -1,0 +1,39 @@
+//! The pure cryptographic core of CryptoServe.
+//!
+//! No I/O, no environment reads, no HTTP or database types: callers hand in key material and
+//! context metadata, and get envelopes back. Everything a reviewer needs to check lives here.
+//!
+//! Layout, in the order data flows through an encrypt call:
+//! - [`master_key`]: the 32-byte [`MasterKey`] (zeroized, redacted) and its [`MasterKeyId`].
+//! - [`keyring`]: the active master key plus previous ones, looked up by id, for rotation.
+//! - [`context`]: [`ContextName`], [`KeyVersion`] and [`ContextSpec`], the metadata snapshot
+//!   an operation runs against.
+//! - [`algorithm`]: the two AEADs and their stable ids.
+//! - [`derive`]: HKDF-SHA256 with the deployment [`Salt`] and an unambiguous info string.
+//! - [`key_cache`]: a bounded cache of ready-to-use AEAD keys and their commitments.
+//! - [`aead`]: the thin layer over `ring` that seals and opens in place.
+//! - [`envelope`]: the versioned binary format (see `docs/ciphertext-format.md`).
+//! - [`text`]: the `cs1:v<version>:<base64url>` text form for JSON APIs.
+//! - [`cipher`]: [`Cipher`], the engine: seal, open, rewrap, data keys.
+//! - [`error`]: [`CoreError`], the crate's one error type.
+#![forbid(unsafe_code)]
+
+pub mod aead;
+pub mod algorithm;
+pub mod cipher;
+pub mod context;
+pub mod derive;
+pub mod envelope;
+pub mod error;
+pub mod key_cache;
+pub mod keyring;
+pub mod master_key;
+pub mod text;
+
+pub use algorithm::Algorithm;
+pub use cipher::{Cipher, DataKey, DataKeySize, Sealed};
+pub use context::{ContextName, ContextSpec, KeyVersion};
+pub use derive::Salt;
+pub use error::{CoreError, Result};
+pub use keyring::Keyring;
+pub use master_key::{MasterKey, MasterKeyId};
