@@ -143,10 +143,7 @@ impl Cipher {
 
     /// Seals `plaintext` under the context's current version with a fresh random nonce.
     pub fn seal(&self, spec: &ContextSpec, plaintext: &[u8], ad: &[u8]) -> Result<Sealed> {
-        let mut nonce = [0u8; NONCE_LEN];
-        self.rng
-            .fill(&mut nonce)
-            .map_err(|_| CoreError::RandomFailure)?;
+        let nonce = crate::nonce::fresh_nonce(&self.rng)?;
         self.seal_with_nonce(spec, plaintext, ad, nonce)
     }
 

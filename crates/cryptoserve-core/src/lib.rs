@@ -12,6 +12,7 @@
 //! - [`derive`]: HKDF-SHA256 with the deployment [`Salt`] and an unambiguous info string.
 //! - [`key_cache`]: a bounded cache of ready-to-use AEAD keys and their commitments.
 //! - [`aead`]: the thin layer over `ring` that seals and opens in place.
+//! - [`nonce`]: per-thread pools of OS-random nonces (one system call per 341 messages).
 //! - [`envelope`]: the versioned binary format (see `docs/ciphertext-format.md`).
 //! - [`text`]: the `cs1:v<version>:<base64url>` text form for JSON APIs.
 //! - [`cipher`]: [`Cipher`], the engine: seal, open, rewrap, data keys.
@@ -28,6 +29,7 @@ pub mod error;
 pub mod key_cache;
 pub mod keyring;
 pub mod master_key;
+pub mod nonce;
 pub mod text;
 
 pub use algorithm::Algorithm;
