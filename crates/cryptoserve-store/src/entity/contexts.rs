@@ -1,0 +1,25 @@
+//! Row of `contexts`: one encryption context and its key-version window.
+
+use sea_orm::entity::prelude::*;
+
+/// A context row; `current_version` encrypts, versions from `min_decryption_version` decrypt.
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "contexts")]
+pub struct Model {
+    #[sea_orm(primary_key)]
+    pub id: i32,
+    #[sea_orm(unique)]
+    pub name: String,
+    pub description: String,
+    pub algorithm: String,
+    pub current_version: i32,
+    pub min_decryption_version: i32,
+    pub created_at: DateTimeUtc,
+    pub updated_at: DateTimeUtc,
+}
+
+/// No relations are declared; joins are written explicitly where needed.
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

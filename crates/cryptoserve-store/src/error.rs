@@ -1,0 +1,101 @@
+//! The crate's single error type. The server maps variants to HTTP statuses: `NotFound` → 404,
+//! `AlreadyExists`/`Conflict` → 409,
+//! `InvalidInput` → 400, `Unavailable` → 503, everything else → 500.
+
+use sea_orm::sqlx;
+use sea_orm::{DbErr, RuntimeErr};
+
+/// Everything a store call can fail with.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The named record does not exist; `kind` is e.g. "context" or "identity".
+    #[error("{kind} `{name}` not found")]
+    NotFound {
+        /// What kind of record was looked up.
+        kind: &'static str,
+        /// The name or id that was looked up.
+        name: String,
+    },
+    /// A record with this natural key already exists.
+    #[error("{kind} `{name}` already exists")]
+    AlreadyExists {
+        /// What kind of record was being created.
+        kind: &'static str,
+        /// The clashing name.
+        name: String,
+    },
+    /// The request contradicts the current state (e.g. a minimum version above the current one).
+    #[error("conflict: {0}")]
+    Conflict(String),
+    /// The input cannot be stored (e.g. a name longer than its column); HTTP 400.
+    #[error("invalid input: {0}")]
+    InvalidInput(String),
+    /// The database cannot be reached right now; callers should retry later (HTTP 503).
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
+    /// A value read from the database is not one we wrote (schema drift or manual edits).
+    #[error("corrupt row: {0}")]
+    Corrupt(String),
+    /// The URL is not one of the accepted PostgreSQL or SQLite forms.
+    #[error("unsupported database url: {0}")]
+    InvalidUrl(String),
+    /// Any other database error.
+    #[error("database error: {0}")]
+    Database(DbErr),
+}
+
+/// Crate result alias.
+pub type Result<T> = std::result::Result<T, StoreError>;
+
+impl From<DbErr> for StoreError {
+    /// Connection-level failures become `Unavailable` so the server can answer 503 instead of
+    /// 500 while PostgreSQL restarts; query-level failures stay `Database`.
+    fn from(error: DbErr) -> Self {
+        if is_unavailable(&error) {
+            StoreError::Unavailable(error.to_string())
+        } else {
+            StoreError::Database(error)
+        }
+    }
+}
+
+fn is_unavailable(error: &DbErr) -> bool {
+    match error {
+        DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => true,
+        DbErr::Exec(RuntimeErr::SqlxError(inner)) | DbErr::Query(RuntimeErr::SqlxError(inner)) => {
+            is_unavailable_sqlx(inner)
+        }
+        _ => false,
+    }
+}
+
+fn is_unavailable_sqlx(error: &sqlx::Error) -> bool {
+    match error {
+        sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::WorkerCrashed => true,
+        // 57P01 admin_shutdown, 57P02 crash_shutdown, 57P03 cannot_connect_now, 08xxx connection.
+        sqlx::Error::Database(db) => db
+            .code()
+            .is_some_and(|code| code.starts_with("57P") || code.starts_with("08")),
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pool_timeouts_are_unavailable_but_query_errors_are_not() {
+        let timeout = DbErr::Query(RuntimeErr::SqlxError(sqlx::Error::PoolTimedOut));
+        assert!(matches!(
+            StoreError::from(timeout),
+            StoreError::Unavailable(_)
+        ));
+        let custom = DbErr::Custom("boom".to_owned());
+        assert!(matches!(StoreError::from(custom), StoreError::Database(_)));
+    }
+}

@@ -1,0 +1,48 @@
+//! CryptoServe's metadata store: contexts and key versions, identities and revoked tokens,
+//! rate-limit policies, a tamper-evident admin audit log and usage counters, on PostgreSQL
+//! (production, shared by all instances) or SQLite (single instance). It holds metadata
+//! only — key fingerprints, never key material.
+//!
+//! Everything is a method on [`Store`], returning plain records (never sea-orm models).
+//!
+//! Layout:
+//! - `connect.rs`: [`Store`], pool settings, migrate/ping/pool status; `database_url.rs`
+//!   picks the backend from the URL.
+//! - `write_txn.rs`: the store-wide write lock every mutation takes, which keeps the audit
+//!   chain linear across instances.
+//! - `contexts.rs` (with `key_versions.rs` for the version status rule), `identities.rs`, `rate_limits.rs`, `usage.rs`: one repository each.
+//! - `audit.rs` and `audit_key.rs`: the HMAC-chained audit log and its key.
+//! - `changes.rs`: the change counter other instances poll to know when to reload caches.
+//! - `vocabulary.rs`: the enums stored as text (algorithm, key status, role, ...).
+//! - `entity/` and `migration/`: sea-orm tables and the schema, one file per table/migration.
+//!
+//! Mutations that take an [`AuditEntry`] write it in their own transaction, so an audit row
+//! exists exactly when the change does.
+#![forbid(unsafe_code)]
+
+mod audit;
+mod audit_key;
+mod changes;
+mod connect;
+mod contexts;
+mod database_url;
+mod entity;
+mod error;
+mod identities;
+mod key_versions;
+pub mod migration;
+mod rate_limits;
+mod usage;
+mod vocabulary;
+mod write_txn;
+
+pub use audit::{AuditEntry, AuditOutcome, AuditRecord, AuditVerification};
+pub use audit_key::{AuditKey, GENESIS_MAC};
+pub use connect::{PoolSettings, PoolStatus, Store};
+pub use contexts::{ContextRecord, KeyVersionRecord, NewContext};
+pub use database_url::{normalise_database_url, Backend};
+pub use error::{Result, StoreError};
+pub use identities::{IdentityRecord, NewIdentity, ALL_CONTEXTS};
+pub use rate_limits::RateLimitPolicyRecord;
+pub use usage::UsageRow;
+pub use vocabulary::{Algorithm, KeyStatus, RateLimitDimension, RateLimitScope, Role};

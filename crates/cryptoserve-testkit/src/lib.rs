@@ -1,0 +1,51 @@
+//! Real servers for tests: PostgreSQL (`initdb` + `pg_ctl` in a temp dir), `redis-server`
+//! (standalone and a 3-master cluster) and `nginx`, each on a free loopback port and stopped
+//! when its handle is dropped.
+//!
+//! Layout:
+//! - `net.rs`: free-port allocation and waiting for a port to accept connections.
+//! - `postgres.rs`: a throwaway PostgreSQL cluster (runs as the `postgres` user when we are root,
+//!   because `initdb` refuses to run as root).
+//! - `redis.rs`: `redis-server` standalone and cluster mode.
+//! - `nginx.rs`: an nginx master process with a generated configuration.
+#![forbid(unsafe_code)]
+
+pub mod net;
+pub mod nginx;
+pub mod postgres;
+pub mod redis;
+
+/// Everything that can go wrong while starting a test server.
+#[derive(Debug, thiserror::Error)]
+pub enum TestkitError {
+    /// A binary we need is not installed.
+    #[error("`{0}` not found; run scripts/test (it installs missing packages) or install it")]
+    MissingBinary(String),
+    /// A process could not be spawned or its files could not be written.
+    #[error("i/o error while {context}: {source}")]
+    Io {
+        /// What we were doing.
+        context: String,
+        /// The underlying error.
+        source: std::io::Error,
+    },
+    /// A server started but never became ready.
+    #[error("{0} did not become ready in time")]
+    NotReady(String),
+    /// A helper command exited unsuccessfully.
+    #[error("`{command}` failed: {output}")]
+    CommandFailed {
+        /// The command line.
+        command: String,
+        /// Its combined output.
+        output: String,
+    },
+}
+
+/// Crate result alias.
+pub type Result<T> = std::result::Result<T, TestkitError>;
+
+pub(crate) fn io_err(context: impl Into<String>) -> impl FnOnce(std::io::Error) -> TestkitError {
+    let context = context.into();
+    move |source| TestkitError::Io { context, source }
+}

@@ -1,0 +1,296 @@
+//! `redis-server` for tests: a standalone server ([`RedisServer`]) and a three-master cluster
+//! ([`RedisCluster`]), each on free loopback ports with its files in a temp dir, killed on drop.
+//!
+//! Persistence is off (`--save "" --appendonly no`), so a [`RedisServer::restart`] comes back
+//! empty, exactly like a crashed cache node: no keys and no cached Lua scripts.
+//! Readiness and cluster health are checked with `redis-cli`, which is installed alongside
+//! `redis-server`.
+
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::net::{free_port, wait_for_port};
+use crate::{io_err, Result, TestkitError};
+
+/// How long a server (or a whole cluster) may take to become ready.
+const READY_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// Knobs for [`RedisServer::start_with`].
+#[derive(Debug, Clone, Default)]
+pub struct RedisOptions {
+    /// Sets `--requirepass`, so tests can check that AUTH in the URL works and a wrong one fails.
+    pub password: Option<String>,
+    /// Extra `redis-server` arguments, for anything the fields above do not cover.
+    pub extra_args: Vec<String>,
+}
+
+/// A standalone `redis-server` on 127.0.0.1; killed when dropped.
+#[derive(Debug)]
+pub struct RedisServer {
+    port: u16,
+    options: RedisOptions,
+    dir: tempfile::TempDir,
+    child: Option<Child>,
+}
+
+impl RedisServer {
+    /// Starts a server without a password.
+    pub fn start() -> Result<Self> {
+        Self::start_with(RedisOptions::default())
+    }
+
+    /// Starts a server with `options` and waits until it answers `PING`.
+    pub fn start_with(options: RedisOptions) -> Result<Self> {
+        let dir = tempfile::Builder::new()
+            .prefix("cryptoserve-redis-")
+            .tempdir()
+            .map_err(io_err("creating redis temp dir"))?;
+        let port = free_port()?;
+        let mut server = Self {
+            port,
+            options,
+            dir,
+            child: None,
+        };
+        server.spawn()?;
+        Ok(server)
+    }
+
+    /// The URL a client uses, with the password in it when one is set.
+    pub fn url(&self) -> String {
+        match &self.options.password {
+            Some(password) => format!("redis://:{password}@127.0.0.1:{}", self.port),
+            None => format!("redis://127.0.0.1:{}", self.port),
+        }
+    }
+
+    /// The TCP port the server listens on.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// The server's working directory; `redis.log` there explains a failed start.
+    pub fn dir(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// Kills the server with SIGKILL, as a crash would, and waits for it to exit.
+    pub fn kill(&mut self) -> Result<()> {
+        if let Some(mut child) = self.child.take() {
+            child.kill().map_err(io_err("killing redis-server"))?;
+            child.wait().map_err(io_err("waiting for redis-server"))?;
+        }
+        Ok(())
+    }
+
+    /// Starts the server again on the same port (killing it first if it still runs). It comes
+    /// back empty: no keys, no scripts.
+    pub fn restart(&mut self) -> Result<()> {
+        self.kill()?;
+        self.spawn()
+    }
+
+    fn spawn(&mut self) -> Result<()> {
+        let mut args = base_args(self.port, self.dir.path());
+        if let Some(password) = &self.options.password {
+            args.push("--requirepass".into());
+            args.push(password.clone());
+        }
+        args.extend(self.options.extra_args.iter().cloned());
+        self.child = Some(spawn_redis(&args, self.dir.path())?);
+        wait_for_port(self.port, "redis-server", READY_TIMEOUT)?;
+        wait_until(READY_TIMEOUT, "redis-server PING", || {
+            redis_cli(self.port, self.options.password.as_deref(), &["PING"])
+                .map(|out| out.trim() == "PONG")
+        })
+    }
+}
+
+impl Drop for RedisServer {
+    fn drop(&mut self) {
+        if let Err(error) = self.kill() {
+            tracing::warn!(%error, "could not kill redis-server");
+        }
+    }
+}
+
+/// A Redis Cluster of `masters` primaries (no replicas) on 127.0.0.1; all killed when dropped.
+#[derive(Debug)]
+pub struct RedisCluster {
+    ports: Vec<u16>,
+    dir: tempfile::TempDir,
+    children: Vec<Child>,
+}
+
+impl RedisCluster {
+    /// Starts `masters` cluster-enabled servers, joins them with `redis-cli --cluster create`
+    /// and waits until every node reports `cluster_state:ok`. Redis needs at least 3 masters.
+    pub fn start(masters: usize) -> Result<Self> {
+        let dir = tempfile::Builder::new()
+            .prefix("cryptoserve-redis-cluster-")
+            .tempdir()
+            .map_err(io_err("creating redis cluster temp dir"))?;
+        let mut cluster = Self {
+            ports: Vec::with_capacity(masters),
+            dir,
+            children: Vec::with_capacity(masters),
+        };
+        for index in 0..masters {
+            let node_dir = cluster.dir.path().join(format!("node-{index}"));
+            std::fs::create_dir_all(&node_dir).map_err(io_err("creating cluster node dir"))?;
+            let port = free_port()?;
+            // The bus port defaults to port + 10000, which overflows for high ephemeral
+            // ports, so we pick a free one explicitly.
+            let bus_port = free_port()?;
+            let mut args = base_args(port, &node_dir);
+            #[rustfmt::skip]
+            let cluster_args = [
+                "--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf",
+                "--cluster-node-timeout", "2000", "--cluster-port", &bus_port.to_string(),
+            ].map(String::from);
+            args.extend(cluster_args);
+            cluster.children.push(spawn_redis(&args, &node_dir)?);
+            cluster.ports.push(port);
+        }
+        for &port in &cluster.ports {
+            wait_for_port(port, "redis-server (cluster node)", READY_TIMEOUT)?;
+        }
+        cluster.create()?;
+        for &port in &cluster.ports {
+            wait_until(READY_TIMEOUT, "redis cluster_state:ok", || {
+                redis_cli(port, None, &["CLUSTER", "INFO"])
+                    .map(|out| out.contains("cluster_state:ok"))
+            })?;
+        }
+        Ok(cluster)
+    }
+
+    /// fred's cluster URL: `redis-cluster://host:port?node=host:port&node=...`.
+    pub fn url(&self) -> String {
+        let mut ports = self.ports.iter();
+        let Some(first) = ports.next() else {
+            return String::new();
+        };
+        let nodes: Vec<String> = ports.map(|p| format!("node=127.0.0.1:{p}")).collect();
+        if nodes.is_empty() {
+            format!("redis-cluster://127.0.0.1:{first}")
+        } else {
+            format!("redis-cluster://127.0.0.1:{first}?{}", nodes.join("&"))
+        }
+    }
+
+    /// The client ports of all nodes.
+    pub fn ports(&self) -> &[u16] {
+        &self.ports
+    }
+
+    /// The cluster's working directory (one `node-N/` per node, each with `redis.log`).
+    pub fn dir(&self) -> &Path {
+        self.dir.path()
+    }
+
+    fn create(&self) -> Result<()> {
+        let mut args: Vec<String> = vec!["--cluster".into(), "create".into()];
+        args.extend(self.ports.iter().map(|p| format!("127.0.0.1:{p}")));
+        args.extend(["--cluster-replicas", "0", "--cluster-yes"].map(String::from));
+        let output = Command::new("redis-cli")
+            .args(&args)
+            .stdin(Stdio::null())
+            .output()
+            .map_err(spawn_err("redis-cli"))?;
+        if output.status.success() {
+            Ok(())
+        } else {
+            Err(TestkitError::CommandFailed {
+                command: format!("redis-cli {}", args.join(" ")),
+                output: combined(&output),
+            })
+        }
+    }
+}
+
+impl Drop for RedisCluster {
+    fn drop(&mut self) {
+        for child in &mut self.children {
+            // Already-exited children make kill fail; nothing to do then.
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+fn base_args(port: u16, dir: &Path) -> Vec<String> {
+    let port = port.to_string();
+    let log = dir.join("redis.log").display().to_string();
+    let dir = dir.display().to_string();
+    #[rustfmt::skip]
+    let args = [
+        "--port", &port, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+        "--dir", &dir, "--logfile", &log,
+    ];
+    args.map(String::from).to_vec()
+}
+
+fn spawn_redis(args: &[String], dir: &Path) -> Result<Child> {
+    Command::new("redis-server")
+        .args(args)
+        .current_dir(dir)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .map_err(spawn_err("redis-server"))
+}
+
+fn spawn_err(binary: &'static str) -> impl FnOnce(std::io::Error) -> TestkitError {
+    move |source| {
+        if source.kind() == std::io::ErrorKind::NotFound {
+            TestkitError::MissingBinary(binary.into())
+        } else {
+            TestkitError::Io {
+                context: format!("spawning {binary}"),
+                source,
+            }
+        }
+    }
+}
+
+/// Runs one `redis-cli` command against `127.0.0.1:port` and returns its stdout.
+fn redis_cli(port: u16, password: Option<&str>, command: &[&str]) -> Result<String> {
+    let mut cli = Command::new("redis-cli");
+    cli.args(["-h", "127.0.0.1", "-p", &port.to_string()]);
+    if let Some(password) = password {
+        cli.args(["-a", password, "--no-auth-warning"]);
+    }
+    let output = cli
+        .args(command)
+        .stdin(Stdio::null())
+        .output()
+        .map_err(spawn_err("redis-cli"))?;
+    Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+}
+
+fn combined(output: &std::process::Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
+}
+
+/// Polls `ready` until it returns `Ok(true)` or `timeout` passes.
+fn wait_until(
+    timeout: Duration,
+    what: &str,
+    mut ready: impl FnMut() -> Result<bool>,
+) -> Result<()> {
+    let deadline = Instant::now() + timeout;
+    while Instant::now() < deadline {
+        if ready()? {
+            return Ok(());
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    Err(TestkitError::NotReady(what.into()))
+}
