@@ -1,0 +1,183 @@
+//! [`LocalLimiter`]: GCRA in process memory, for single-node deployments and as the fallback
+//! when Redis is unreachable.
+//!
+//! Buckets live in a fixed number of mutex-guarded shards keyed by `(dimension, key)`. A request
+//! locks every shard it touches, in index order so concurrent requests cannot deadlock, which
+//! makes the all-or-nothing rule atomic. Time comes from `tokio::time::Instant`, so tests can
+//! pause and advance the clock. Memory is bounded: when a shard is full, buckets that are full
+//! again (TAT in the past, so forgetting them changes nothing) are swept; if that frees nothing
+//! the bucket nearest to full is dropped, which can only loosen a limit, never tighten it.
+
+use std::collections::hash_map::RandomState;
+use std::collections::HashMap;
+use std::hash::BuildHasher;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use parking_lot::{Mutex, MutexGuard};
+use tokio::time::Instant;
+
+use crate::decision::{Decision, DecisionSource};
+use crate::gcra::{self, BucketState};
+use crate::policy::{Check, Dimension};
+
+const SHARDS: usize = 16;
+/// Default bound on remembered buckets across all shards.
+pub const DEFAULT_MAX_BUCKETS: usize = 100_000;
+
+type BucketKey = (Dimension, String);
+type Shard = HashMap<BucketKey, u64>;
+
+/// In-process GCRA limiter; cheap to clone (clones share state).
+#[derive(Debug, Clone)]
+pub struct LocalLimiter {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    /// Origin of the microsecond clock; TATs are stored as offsets from it.
+    epoch: Instant,
+    hasher: RandomState,
+    shards: Vec<Mutex<Shard>>,
+    max_per_shard: usize,
+    decisions: AtomicU64,
+}
+
+impl Default for LocalLimiter {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl LocalLimiter {
+    /// A limiter remembering at most [`DEFAULT_MAX_BUCKETS`] buckets.
+    pub fn new() -> Self {
+        Self::with_max_buckets(DEFAULT_MAX_BUCKETS)
+    }
+
+    /// A limiter remembering at most about `max_buckets` buckets (rounded up per shard).
+    pub fn with_max_buckets(max_buckets: usize) -> Self {
+        LocalLimiter {
+            inner: Arc::new(Inner {
+                epoch: Instant::now(),
+                hasher: RandomState::new(),
+                shards: (0..SHARDS).map(|_| Mutex::new(HashMap::new())).collect(),
+                max_per_shard: max_buckets.div_ceil(SHARDS).max(1),
+                decisions: AtomicU64::new(0),
+            }),
+        }
+    }
+
+    /// Decides a request of `cost` against every enabled check, all-or-nothing.
+    pub fn check(&self, checks: &[Check], cost: u32) -> Decision {
+        self.inner.decisions.fetch_add(1, Ordering::Relaxed);
+        self.decide(checks, cost, DecisionSource::Local)
+    }
+
+    /// Like [`check`](Self::check) but labelled with `source` and not counted, for the Redis
+    /// limiter's fallback path.
+    pub(crate) fn decide(&self, checks: &[Check], cost: u32, source: DecisionSource) -> Decision {
+        let enabled: Vec<&Check> = checks.iter().filter(|c| c.policy.enabled).collect();
+        if enabled.is_empty() {
+            return Decision::unlimited(source);
+        }
+        let now = self.now_us();
+        let shard_of: Vec<usize> = enabled
+            .iter()
+            .map(|c| self.shard_index(c.dimension, &c.key))
+            .collect();
+        let mut order = shard_of.clone();
+        order.sort_unstable();
+        order.dedup();
+        let mut guards: Vec<(usize, MutexGuard<'_, Shard>)> = order
+            .iter()
+            .map(|&i| (i, self.inner.shards[i].lock()))
+            .collect();
+
+        let buckets: Vec<BucketState> = enabled
+            .iter()
+            .zip(&shard_of)
+            .map(|(check, &shard)| {
+                let tat = guard_for(&mut guards, shard)
+                    .and_then(|g| g.get(&(check.dimension, check.key.clone())).copied())
+                    .unwrap_or(0);
+                BucketState {
+                    dimension: check.dimension,
+                    policy: check.policy,
+                    ahead_us: tat.saturating_sub(now),
+                }
+            })
+            .collect();
+
+        let verdict = gcra::decide(&buckets, cost, source);
+        for ((check, &shard), ahead) in enabled.iter().zip(&shard_of).zip(&verdict.new_ahead_us) {
+            if let Some(guard) = guard_for(&mut guards, shard) {
+                let key = (check.dimension, check.key.clone());
+                if !guard.contains_key(&key) && guard.len() >= self.inner.max_per_shard {
+                    evict(guard, now, self.inner.max_per_shard);
+                }
+                guard.insert(key, now.saturating_add(*ahead));
+            }
+        }
+        verdict.decision
+    }
+
+    /// Forgets a bucket, so it is full again.
+    pub fn reset(&self, dimension: Dimension, key: &str) {
+        let shard = self.shard_index(dimension, key);
+        self.inner.shards[shard]
+            .lock()
+            .remove(&(dimension, key.to_owned()));
+    }
+
+    /// Number of buckets currently remembered.
+    pub fn len(&self) -> usize {
+        self.inner.shards.iter().map(|s| s.lock().len()).sum()
+    }
+
+    /// Whether no bucket is remembered.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Decisions made through [`check`](Self::check).
+    pub fn decisions(&self) -> u64 {
+        self.inner.decisions.load(Ordering::Relaxed)
+    }
+
+    fn now_us(&self) -> u64 {
+        // +1 so a stored TAT of 0 ("no bucket") is always in the past.
+        u64::try_from(self.inner.epoch.elapsed().as_micros())
+            .unwrap_or(u64::MAX)
+            .saturating_add(1)
+    }
+
+    fn shard_index(&self, dimension: Dimension, key: &str) -> usize {
+        let hash = self.inner.hasher.hash_one((dimension, key));
+        // The modulo keeps the value below SHARDS, so the cast cannot truncate.
+        (hash % SHARDS as u64) as usize
+    }
+}
+
+fn guard_for<'a, 'g>(
+    guards: &'a mut [(usize, MutexGuard<'g, Shard>)],
+    shard: usize,
+) -> Option<&'a mut MutexGuard<'g, Shard>> {
+    guards.iter_mut().find(|(i, _)| *i == shard).map(|(_, g)| g)
+}
+
+/// Makes room for one bucket: drop the full ones, and if none was full, the one nearest to full.
+fn evict(shard: &mut Shard, now: u64, max: usize) {
+    shard.retain(|_, tat| *tat > now);
+    if shard.len() < max {
+        return;
+    }
+    let nearest_full = shard
+        .iter()
+        .min_by_key(|(_, tat)| **tat)
+        .map(|(key, _)| key.clone());
+    if let Some(key) = nearest_full {
+        shard.remove(&key);
+    }
+}

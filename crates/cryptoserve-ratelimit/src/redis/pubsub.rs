@@ -1,0 +1,105 @@
+//! Policy-change propagation: instances announce "policies changed" on one channel and every
+//! instance re-reads its policies. A dedicated subscriber connection forwards messages into a
+//! `tokio::sync::broadcast` channel and subscribes again after every (re)connection.
+
+use std::time::Duration;
+
+use fred::clients::SubscriberClient;
+use fred::interfaces::{ClientLike, EventInterface, PubsubInterface};
+use fred::types::Builder;
+use tokio::sync::broadcast::{self, error::RecvError};
+use tokio::task::JoinHandle;
+
+use crate::error::Result;
+
+/// The channel policy changes are announced on.
+pub const POLICY_CHANNEL: &str = "cryptoserve:ratelimit:policies";
+
+/// Messages buffered per receiver before a slow one starts missing them (it then only
+/// needs to re-read policies once, so lagging is harmless).
+const BUFFER: usize = 64;
+
+/// The subscriber connection and the tasks feeding the broadcast channel.
+#[derive(Debug)]
+pub(crate) struct PolicyChannel {
+    subscriber: SubscriberClient,
+    sender: broadcast::Sender<String>,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl PolicyChannel {
+    /// Builds the subscriber from the limiter's builder and starts connecting in background.
+    pub fn start(builder: &Builder) -> Result<Self> {
+        let subscriber = builder.build_subscriber_client()?;
+        let (sender, _) = broadcast::channel(BUFFER);
+
+        let mut messages = subscriber.message_rx();
+        let forward_to = sender.clone();
+        let forward = tokio::spawn(async move {
+            loop {
+                match messages.recv().await {
+                    Ok(message) if &*message.channel == POLICY_CHANNEL => {
+                        if let Some(payload) = message.value.as_string() {
+                            // No receivers is fine: nobody listens yet.
+                            let _ = forward_to.send(payload);
+                        }
+                    }
+                    Ok(_) | Err(RecvError::Lagged(_)) => {}
+                    Err(RecvError::Closed) => break,
+                }
+            }
+        });
+
+        // Fires on the first connection too, so this also does the initial SUBSCRIBE.
+        let mut reconnects = subscriber.reconnect_rx();
+        let resubscriber = subscriber.clone();
+        let resubscribe = tokio::spawn(async move {
+            loop {
+                match reconnects.recv().await {
+                    Ok(_) => subscribe_with_retry(&resubscriber).await,
+                    Err(RecvError::Lagged(_)) => {}
+                    Err(RecvError::Closed) => break,
+                }
+            }
+        });
+
+        // The connection task runs until quit; its handle is not needed.
+        drop(subscriber.connect());
+        Ok(PolicyChannel {
+            subscriber,
+            sender,
+            tasks: vec![forward, resubscribe],
+        })
+    }
+
+    /// A new receiver of every later policy-change payload.
+    pub fn receiver(&self) -> broadcast::Receiver<String> {
+        self.sender.subscribe()
+    }
+
+    /// Stops the tasks and closes the connection.
+    pub fn shutdown(&self) {
+        for task in &self.tasks {
+            task.abort();
+        }
+        let subscriber = self.subscriber.clone();
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            runtime.spawn(async move {
+                let _ = subscriber.quit().await;
+            });
+        }
+    }
+}
+
+async fn subscribe_with_retry(subscriber: &SubscriberClient) {
+    for _ in 0..20 {
+        match subscriber.subscribe(POLICY_CHANNEL).await {
+            Ok(()) => return,
+            Err(error) => {
+                tracing::debug!(%error, "policy channel subscribe failed; retrying");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+    }
+    tracing::warn!("could not subscribe to the policy channel; relying on periodic reloads");
+}

@@ -1,0 +1,106 @@
+//! The Lua scripts and how they are invoked: `EVALSHA` on the hot path, the SHA learnt once
+//! from `SCRIPT LOAD`, and a plain `EVAL` (which also re-caches the script on that node) when
+//! a node answers `NOSCRIPT`, e.g. after a restart emptied its script cache.
+
+use fred::interfaces::ClientLike;
+use fred::types::{ClusterHash, CustomCommand, Value};
+use fred::util::redis_keyslot;
+use parking_lot::RwLock;
+
+use crate::error::{RateLimitError, Result};
+use crate::stats::Counters;
+
+/// The check-and-take script: decides one slot group of a request atomically.
+pub(crate) const TAKE: &str = include_str!("take.lua");
+/// The compensation script: returns a take when another slot group denied (cluster only).
+pub(crate) const REFUND: &str = include_str!("refund.lua");
+
+/// One Lua script and its SHA once known.
+///
+/// Commands go through `custom` rather than fred's Lua interface because only `custom` accepts
+/// per-command options (fail fast, one attempt, timeout) via `with_options`; without them a
+/// take issued while disconnected would be queued and replayed later, consuming quota for a
+/// request that was long since answered by the fallback.
+#[derive(Debug)]
+pub(crate) struct LuaScript {
+    lua: &'static str,
+    sha: RwLock<Option<String>>,
+}
+
+impl LuaScript {
+    pub fn new(lua: &'static str) -> Self {
+        LuaScript {
+            lua,
+            sha: RwLock::new(None),
+        }
+    }
+
+    /// `SCRIPT LOAD` on the node owning `slot` (any node when `None`), remembering the SHA.
+    pub async fn load<C: ClientLike + Sync>(
+        &self,
+        client: &C,
+        slot: Option<u16>,
+    ) -> Result<String> {
+        let hash = slot.map_or(ClusterHash::Random, ClusterHash::Custom);
+        let sha: String = client
+            .custom(
+                CustomCommand::new_static("SCRIPT", hash, false),
+                vec![Value::from("LOAD"), Value::from(self.lua)],
+            )
+            .await?;
+        *self.sha.write() = Some(sha.clone());
+        Ok(sha)
+    }
+
+    /// Runs the script on the node owning `keys` (which must share one slot), loading it
+    /// first if we never learnt its SHA, and sending it whole when the node answers NOSCRIPT.
+    pub async fn run<C: ClientLike + Sync>(
+        &self,
+        client: &C,
+        keys: Vec<String>,
+        args: Vec<i64>,
+        counters: &Counters,
+    ) -> Result<Vec<i64>> {
+        let slot = keys.first().map_or(0, |k| redis_keyslot(k.as_bytes()));
+        let known_sha = self.sha.read().clone();
+        let sha = match known_sha {
+            Some(sha) => sha,
+            None => self.load(client, Some(slot)).await?,
+        };
+        let mut tail: Vec<Value> = Vec::with_capacity(1 + keys.len() + args.len());
+        tail.push(Value::Integer(
+            i64::try_from(keys.len()).unwrap_or(i64::MAX),
+        ));
+        tail.extend(keys.into_iter().map(Value::from));
+        tail.extend(args.into_iter().map(Value::Integer));
+
+        let evalsha = CustomCommand::new_static("EVALSHA", ClusterHash::Custom(slot), false);
+        let mut with_sha = vec![Value::from(sha)];
+        with_sha.extend(tail.iter().cloned());
+        let reply: Value = match client.custom(evalsha, with_sha).await {
+            Err(error) if error.details().starts_with("NOSCRIPT") => {
+                Counters::bump(&counters.script_reloads);
+                let eval = CustomCommand::new_static("EVAL", ClusterHash::Custom(slot), false);
+                let mut with_body = vec![Value::from(self.lua)];
+                with_body.extend(tail);
+                client.custom(eval, with_body).await?
+            }
+            other => other?,
+        };
+        integers(reply)
+    }
+}
+
+fn integers(reply: Value) -> Result<Vec<i64>> {
+    match reply {
+        Value::Array(values) => values
+            .into_iter()
+            .map(|v| {
+                v.as_i64()
+                    .ok_or_else(|| RateLimitError::UnexpectedReply(format!("{v:?}")))
+            })
+            .collect(),
+        Value::Integer(i) => Ok(vec![i]),
+        other => Err(RateLimitError::UnexpectedReply(format!("{other:?}"))),
+    }
+}

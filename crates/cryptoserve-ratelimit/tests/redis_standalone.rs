@@ -1,0 +1,237 @@
+//! The Redis limiter against real `redis-server` processes: exactness across instances,
+//! all-or-nothing, AUTH, outages, recovery, fail-closed, and policy-change pub/sub.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use std::time::Duration;
+
+use common::{admitted_over, assert_near, config, limiters, policy};
+use cryptoserve_ratelimit::{Check, DecisionSource, Dimension, FailMode, Limiter, RedisLimiter};
+use cryptoserve_testkit::redis::{RedisOptions, RedisServer};
+use tokio::time::Instant;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_instances_share_one_exact_limit() {
+    let server = RedisServer::start().unwrap();
+    let instances = limiters(&server.url(), 3).await;
+    let (rpm, burst, window) = (6000, 50, Duration::from_secs(3));
+    let checks = vec![
+        Check::new(Dimension::Ip, "10.0.0.1", policy(rpm, burst)),
+        Check::new(Dimension::Identity, "alice", policy(600_000, 10_000)),
+        Check::new(Dimension::Context, "payments", policy(600_000, 10_000)),
+    ];
+    let admitted = admitted_over(&instances, checks, window).await;
+    assert_near(admitted, burst, rpm, window);
+    let stats = instances[0].stats();
+    assert!(
+        stats.redis_decisions > 0 && stats.fallback_decisions == 0,
+        "{stats:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_denied_request_consumes_nothing_across_instances() {
+    let server = RedisServer::start().unwrap();
+    let instances = limiters(&server.url(), 2).await;
+    let request = |identity: &str, identity_burst: u32| {
+        vec![
+            Check::new(Dimension::Ip, "10.0.0.2", policy(60, 5)),
+            Check::new(Dimension::Identity, identity, policy(60, identity_burst)),
+            Check::new(Dimension::Context, "payments", policy(60, 4)),
+        ]
+    };
+    assert!(instances[0].check(&request("alice", 2), 1).await.allowed);
+    assert!(instances[1].check(&request("alice", 2), 1).await.allowed);
+    for i in 0..10 {
+        let denied = instances[i % 2].check(&request("alice", 2), 1).await;
+        assert!(!denied.allowed);
+        assert_eq!(denied.denied_by, Some(Dimension::Identity));
+        assert_eq!(denied.source, DecisionSource::Redis);
+    }
+    assert!(instances[0].check(&request("bob", 10), 1).await.allowed);
+    assert!(instances[1].check(&request("bob", 10), 1).await.allowed);
+    let denied = instances[0].check(&request("bob", 10), 1).await;
+    assert_eq!(denied.denied_by, Some(Dimension::Context));
+
+    // reset goes to Redis: the other instance sees the refilled bucket.
+    instances[1]
+        .reset(Dimension::Context, "payments")
+        .await
+        .unwrap();
+    assert!(instances[0].check(&request("bob", 10), 1).await.allowed);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn auth_in_the_url_works_and_a_wrong_password_falls_back() {
+    let server = RedisServer::start_with(RedisOptions {
+        password: Some("hunter2".into()),
+        ..RedisOptions::default()
+    })
+    .unwrap();
+    let checks = [Check::new(Dimension::Ip, "10.0.0.3", policy(60, 5))];
+
+    let good = RedisLimiter::connect(config(&server.url())).await.unwrap();
+    assert_eq!(good.check(&checks, 1).await.source, DecisionSource::Redis);
+    assert!(good.probe().await.connected);
+
+    let mut wrong = config(&format!("redis://:wrong@127.0.0.1:{}", server.port()));
+    wrong.connect_wait = Duration::from_millis(300);
+    let started = Instant::now();
+    let bad = RedisLimiter::connect(wrong).await.unwrap();
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "connect must not block"
+    );
+    let decision = bad.check(&checks, 1).await;
+    assert_eq!(decision.source, DecisionSource::Fallback);
+    assert!(decision.allowed);
+    assert!(bad.health().degraded);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tls_urls_are_accepted_and_garbage_is_not() {
+    let mut tls = config("rediss://:secret@127.0.0.1:1");
+    tls.connect_wait = Duration::from_millis(100);
+    let limiter = Limiter::from(RedisLimiter::connect(tls).await.unwrap());
+    let decision = limiter
+        .check(&[Check::new(Dimension::Ip, "x", policy(60, 5))], 1)
+        .await;
+    assert_eq!(decision.source, DecisionSource::Fallback);
+    assert_eq!(limiter.health().mode, "redis");
+
+    assert!(RedisLimiter::connect(config("not a url")).await.is_err());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn outage_falls_back_fast_and_recovery_returns_to_redis() {
+    let mut server = RedisServer::start().unwrap();
+    // A timeout that a loaded CI machine still meets while Redis is up; the bound below is
+    // about "never hangs", not about speed.
+    let mut cfg = config(&server.url());
+    cfg.timeout = Duration::from_millis(250);
+    let limiter = RedisLimiter::connect(cfg).await.unwrap();
+    let checks = [Check::new(
+        Dimension::Ip,
+        "10.0.0.4",
+        policy(600_000, 10_000),
+    )];
+    assert_eq!(
+        limiter.check(&checks, 1).await.source,
+        DecisionSource::Redis
+    );
+
+    server.kill().unwrap();
+    let slack = Duration::from_millis(750);
+    let mut sources = Vec::new();
+    for _ in 0..50 {
+        let started = Instant::now();
+        let decision = limiter.check(&checks, 1).await;
+        assert!(
+            started.elapsed() < Duration::from_millis(250) + slack,
+            "{:?}",
+            started.elapsed()
+        );
+        assert!(decision.allowed);
+        sources.push(decision.source);
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert!(
+        sources[5..].iter().all(|s| *s == DecisionSource::Fallback),
+        "{sources:?}"
+    );
+    assert!(limiter.health().degraded);
+    assert!(limiter.stats().redis_errors > 0);
+
+    server.restart().unwrap();
+    let restarted = Instant::now();
+    loop {
+        if limiter.check(&checks, 1).await.source == DecisionSource::Redis {
+            break;
+        }
+        assert!(
+            restarted.elapsed() < Duration::from_secs(5),
+            "redis not used again within 5 s"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(
+        limiter.stats().script_reloads >= 1,
+        "the fresh server needed the script again"
+    );
+    assert!(!limiter.probe().await.degraded);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fail_closed_denies_while_redis_is_down() {
+    let mut server = RedisServer::start().unwrap();
+    let mut closed = config(&server.url());
+    closed.fail_mode = FailMode::Closed;
+    let limiter = RedisLimiter::connect(closed).await.unwrap();
+    let checks = [Check::new(Dimension::Identity, "dave", policy(60, 5))];
+    assert!(limiter.check(&checks, 1).await.allowed);
+
+    server.kill().unwrap();
+    for _ in 0..5 {
+        let decision = limiter.check(&checks, 1).await;
+        assert!(!decision.allowed);
+        assert_eq!(decision.source, DecisionSource::FailClosed);
+        assert!(decision.retry_after.is_some());
+    }
+    assert!(limiter.stats().fallback_decisions >= 5);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fallback_divides_the_policy_between_instances() {
+    let mut server = RedisServer::start().unwrap();
+    let mut shared = config(&server.url());
+    shared.fallback_instances = 3;
+    let limiter = RedisLimiter::connect(shared).await.unwrap();
+    server.kill().unwrap();
+    let checks = [Check::new(Dimension::Ip, "10.0.0.5", policy(60, 9))];
+    let mut admitted = 0;
+    for _ in 0..20 {
+        let decision = limiter.check(&checks, 1).await;
+        assert_eq!(decision.source, DecisionSource::Fallback);
+        admitted += usize::from(decision.allowed);
+    }
+    assert_eq!(admitted, 3, "burst 9 over 3 instances");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn policy_changes_reach_other_instances() {
+    let server = RedisServer::start().unwrap();
+    let instances = limiters(&server.url(), 2).await;
+    let mut changes = instances[1].subscribe_policy_changes();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    // The subscription is set up in the background; publish until it is in place.
+    let received = loop {
+        instances[0]
+            .publish_policy_change("policies-v2")
+            .await
+            .unwrap();
+        match tokio::time::timeout(Duration::from_millis(200), changes.recv()).await {
+            Ok(message) => break message.unwrap(),
+            Err(_) => assert!(Instant::now() < deadline, "no policy change received"),
+        }
+    };
+    assert_eq!(received, "policies-v2");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn policy_subscription_survives_a_redis_restart() {
+    let mut server = RedisServer::start().unwrap();
+    let instances = limiters(&server.url(), 2).await;
+    let mut changes = instances[1].subscribe_policy_changes();
+    server.restart().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let received = loop {
+        // Publishing fails until the publisher has reconnected too.
+        let _ = instances[0].publish_policy_change("after-restart").await;
+        match tokio::time::timeout(Duration::from_millis(200), changes.recv()).await {
+            Ok(message) => break message.unwrap(),
+            Err(_) => assert!(Instant::now() < deadline, "not resubscribed after restart"),
+        }
+    };
+    assert_eq!(received, "after-restart");
+}
