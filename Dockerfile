@@ -1,0 +1,65 @@
+# syntax=docker/dockerfile:1.7
+#
+# CryptoServe server image: `cryptoserve serve` on 0.0.0.0:8003 as uid 10001.
+#   docker build -t cryptoserve:local .
+# Stages: chef (tooling) -> planner (dependency recipe) -> builder (deps layer, then our code)
+# -> runtime (debian slim, the binary and a bash-only healthcheck).
+
+ARG RUST_IMAGE=rust:1.95-bookworm
+ARG RUNTIME_IMAGE=debian:bookworm-slim
+
+FROM ${RUST_IMAGE} AS chef
+# cargo-chef turns the workspace manifests into a "recipe" so dependencies build in their own
+# layer, rebuilt only when Cargo.toml/Cargo.lock change.
+RUN cargo install cargo-chef --locked --version 0.1.78
+WORKDIR /src
+
+FROM chef AS planner
+COPY . .
+RUN cargo chef prepare --recipe-path recipe.json
+
+FROM chef AS builder
+COPY --from=planner /src/recipe.json recipe.json
+RUN cargo chef cook --release --locked -p cryptoserve-server --recipe-path recipe.json
+COPY . .
+RUN cargo build --release --locked -p cryptoserve-server \
+    && install -m 0755 target/release/cryptoserve /usr/local/bin/cryptoserve
+
+FROM ${RUNTIME_IMAGE} AS runtime
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends ca-certificates \
+    && rm -rf /var/lib/apt/lists/* \
+    && groupadd --system --gid 10001 cryptoserve \
+    && useradd --system --uid 10001 --gid 10001 --no-create-home --home-dir /nonexistent \
+       --shell /usr/sbin/nologin cryptoserve
+
+# Probe for Docker/compose healthchecks without curl: bash's /dev/tcp, one HTTP/1.0 GET,
+# success only on a 200 status line. Kubernetes probes use httpGet and do not need it.
+COPY --chmod=0755 <<'SCRIPT' /usr/local/bin/cryptoserve-healthcheck
+#!/bin/bash
+# Usage: cryptoserve-healthcheck [path]   (default /health/live); exit 0 on HTTP 200.
+set -eu
+path="${1:-/health/live}"
+listen="${CRYPTOSERVE_LISTEN:-0.0.0.0:8003}"
+port="${listen##*:}"
+exec 3<>"/dev/tcp/127.0.0.1/${port}"
+printf "GET %s HTTP/1.0\r\nHost: localhost\r\n\r\n" "$path" >&3
+IFS= read -r -t 3 status <&3
+case "$status" in
+  "HTTP/1."?" 200 "*) exit 0 ;;
+  *) echo "unhealthy: ${status:-no answer}" >&2; exit 1 ;;
+esac
+SCRIPT
+
+COPY --from=builder /usr/local/bin/cryptoserve /usr/local/bin/cryptoserve
+
+ENV CRYPTOSERVE_LISTEN=0.0.0.0:8003 \
+    CRYPTOSERVE_ENV=production \
+    CRYPTOSERVE_LOG_FORMAT=json
+USER 10001:10001
+EXPOSE 8003
+# The server turns SIGTERM into: readiness 503, wait CRYPTOSERVE_SHUTDOWN_DELAY, drain.
+STOPSIGNAL SIGTERM
+HEALTHCHECK --interval=10s --timeout=3s --start-period=20s --retries=3 \
+    CMD ["cryptoserve-healthcheck", "/health/live"]
+CMD ["cryptoserve", "serve"]
