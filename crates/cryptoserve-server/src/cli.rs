@@ -1,0 +1,86 @@
+//! The command line: `serve`, `migrate`, `keygen`, `identity create`, `config show`.
+//!
+//! Machine-usable output (tokens, generated secrets, configuration) goes to stdout; logs and
+//! warnings go to stderr, so `TOKEN=$(cryptoserve identity create ...)` works.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// CryptoServe: encryption as a service.
+#[derive(Debug, Parser)]
+#[command(name = "cryptoserve", version, about)]
+pub struct Cli {
+    /// Configuration file (TOML). Also `CRYPTOSERVE_CONFIG`.
+    #[arg(long, global = true, env = "CRYPTOSERVE_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Address to listen on (overrides `CRYPTOSERVE_LISTEN`).
+    #[arg(long, global = true)]
+    pub listen: Option<SocketAddr>,
+    /// Data directory for the development database and secrets (overrides
+    /// `CRYPTOSERVE_DATA_DIR`).
+    #[arg(long, global = true)]
+    pub data_dir: Option<PathBuf>,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the server (runs migrations first unless --no-migrate).
+    Serve {
+        /// Do not run database migrations at start.
+        #[arg(long)]
+        no_migrate: bool,
+    },
+    /// Run database migrations and exit.
+    Migrate,
+    /// Print fresh secrets (master key, JWT secret, HKDF salt) as environment lines.
+    Keygen,
+    /// Manage identities.
+    Identity {
+        /// Identity subcommand.
+        #[command(subcommand)]
+        command: IdentityCommand,
+    },
+    /// Inspect configuration.
+    Config {
+        /// Config subcommand.
+        #[command(subcommand)]
+        command: ConfigCommand,
+    },
+}
+
+/// `identity ...`
+#[derive(Debug, Subcommand)]
+pub enum IdentityCommand {
+    /// Create an identity and print its token (alone) on stdout.
+    Create(CreateIdentityArgs),
+}
+
+/// `identity create` arguments.
+#[derive(Debug, Args)]
+pub struct CreateIdentityArgs {
+    /// Label for the identity.
+    #[arg(long)]
+    pub name: String,
+    /// `admin` or `service`.
+    #[arg(long)]
+    pub role: String,
+    /// Comma-separated contexts the identity may use (`*` = all).
+    #[arg(long, value_delimiter = ',')]
+    pub contexts: Vec<String>,
+    /// Lifetime of the identity and its token, in days (default 90).
+    #[arg(long)]
+    pub expires_in_days: Option<u32>,
+}
+
+/// `config ...`
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Print the effective configuration with secrets redacted.
+    Show,
+}

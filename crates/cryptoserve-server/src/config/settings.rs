@@ -1,0 +1,262 @@
+//! The typed settings and how they are loaded.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use ipnet::IpNet;
+use secrecy::SecretString;
+use serde::Deserialize;
+
+use super::env::{split_list, ENVIRONMENT, LIST_KEYS};
+use super::ConfigError;
+
+/// `development` generates secrets and a SQLite database; `production` refuses to start
+/// without explicit secrets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Environment {
+    /// Local use: friendly defaults, loud warnings.
+    Development,
+    /// Real deployments: every secret explicit.
+    Production,
+}
+
+/// Log line format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// One JSON object per line (default in production).
+    Json,
+    /// Human-readable (default in development).
+    Pretty,
+}
+
+/// What to do with a request when Redis cannot decide it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FailMode {
+    /// Decide locally with limits divided by the expected instance count.
+    Open,
+    /// Refuse the request (429).
+    Closed,
+}
+
+/// Every setting of the server. Field docs name the environment variable.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Settings {
+    /// `CRYPTOSERVE_ENV`: development (default) or production.
+    pub env: Environment,
+    /// `CRYPTOSERVE_LISTEN`: address to bind (default 127.0.0.1:8003).
+    pub listen: SocketAddr,
+    /// `CRYPTOSERVE_DATA_DIR`: where the development database and secrets live (./data).
+    pub data_dir: PathBuf,
+    /// `CRYPTOSERVE_INSTANCE_ID`: name of this instance in logs/metrics (default hostname).
+    pub instance_id: Option<String>,
+    /// `CRYPTOSERVE_BODY_LIMIT`: largest request body in bytes (1 MiB).
+    pub body_limit: usize,
+    /// `CRYPTOSERVE_MAX_BATCH_ITEMS`: most items in one batch call (100).
+    pub max_batch_items: usize,
+    /// `CRYPTOSERVE_TRUSTED_PROXIES`: CIDRs whose `X-Forwarded-For` is believed.
+    pub trusted_proxies: Vec<IpNet>,
+    /// `CRYPTOSERVE_SHUTDOWN_TIMEOUT`: seconds in-flight requests get to finish (30).
+    pub shutdown_timeout: u64,
+    /// `CRYPTOSERVE_SHUTDOWN_DELAY`: seconds between readiness turning 503 and the listener
+    /// closing, so load balancers notice first (5).
+    pub shutdown_delay: u64,
+    /// `CRYPTOSERVE_LOG_FORMAT`: json or pretty (json in production, pretty in development).
+    pub log_format: Option<LogFormat>,
+    /// `CRYPTOSERVE_CACHE_REFRESH_MS`: how often metadata caches poll for changes (1000).
+    pub cache_refresh_ms: u64,
+    /// `CRYPTOSERVE_WORKERS`: HTTP worker threads (default: number of CPUs).
+    pub workers: Option<usize>,
+    /// `CRYPTOSERVE_MASTER_KEY`: 64 hex characters.
+    pub master_key: Option<SecretString>,
+    /// `CRYPTOSERVE_PREVIOUS_MASTER_KEYS`: older master keys still accepted for decryption.
+    pub previous_master_keys: Vec<SecretString>,
+    /// `JWT_SECRET_KEY`: HS256 signing secret (≥ 32 characters).
+    pub jwt_secret_key: Option<SecretString>,
+    /// `CRYPTOSERVE_JWT_ISSUER`: `iss` claim issued and required ("cryptoserve").
+    pub jwt_issuer: String,
+    /// `CRYPTOSERVE_JWT_AUDIENCE`: `aud` claim issued and required ("cryptoserve").
+    pub jwt_audience: String,
+    /// `HKDF_SALT`: per-deployment derivation salt (≥ 16 characters).
+    pub hkdf_salt: Option<SecretString>,
+    /// `DATABASE_URL`: PostgreSQL or SQLite URL (default: SQLite in the data dir).
+    pub database_url: Option<SecretString>,
+    /// `DB_POOL_SIZE`: base connections per instance (10).
+    pub db_pool_size: u32,
+    /// `DB_MAX_OVERFLOW`: extra connections under load (20); pool max = size + overflow.
+    pub db_max_overflow: u32,
+    /// `DB_POOL_RECYCLE`: seconds after which a connection is replaced (3600).
+    pub db_pool_recycle: u64,
+    /// `REDIS_URL`: enables the cluster-wide rate limiter.
+    pub redis_url: Option<SecretString>,
+    /// `CRYPTOSERVE_REDIS_TIMEOUT_MS`: per-decision Redis timeout (50).
+    pub redis_timeout_ms: u64,
+    /// `CRYPTOSERVE_RATE_LIMIT_FALLBACK_INSTANCES`: divisor for local limits when Redis is
+    /// unavailable (1).
+    pub rate_limit_fallback_instances: u32,
+    /// `CRYPTOSERVE_RATE_LIMIT_FAIL_MODE`: open (default) or closed.
+    pub rate_limit_fail_mode: FailMode,
+}
+
+impl Settings {
+    /// Loads defaults, then `file` if given, then the process environment.
+    pub fn load(file: Option<&Path>) -> Result<Self, ConfigError> {
+        Self::load_from(file, |name| std::env::var(name).ok())
+    }
+
+    /// Like [`Settings::load`] with an explicit environment lookup (for tests).
+    pub fn load_from(
+        file: Option<&Path>,
+        lookup: impl Fn(&str) -> Option<String>,
+    ) -> Result<Self, ConfigError> {
+        let mut builder = config::Config::builder()
+            .set_default("env", "development")?
+            .set_default("listen", "127.0.0.1:8003")?
+            .set_default("data_dir", "./data")?
+            .set_default("body_limit", 1024 * 1024)?
+            .set_default("max_batch_items", 100)?
+            .set_default("trusted_proxies", Vec::<String>::new())?
+            .set_default("shutdown_timeout", 30)?
+            .set_default("shutdown_delay", 5)?
+            .set_default("cache_refresh_ms", 1000)?
+            .set_default("previous_master_keys", Vec::<String>::new())?
+            .set_default("jwt_issuer", "cryptoserve")?
+            .set_default("jwt_audience", "cryptoserve")?
+            .set_default("db_pool_size", 10)?
+            .set_default("db_max_overflow", 20)?
+            .set_default("db_pool_recycle", 3600)?
+            .set_default("redis_timeout_ms", 50)?
+            .set_default("rate_limit_fallback_instances", 1)?
+            .set_default("rate_limit_fail_mode", "open")?;
+        if let Some(path) = file {
+            builder = builder.add_source(config::File::from(path).required(true));
+        }
+        for (variable, key) in ENVIRONMENT {
+            let Some(value) = lookup(variable).filter(|v| !v.trim().is_empty()) else {
+                continue;
+            };
+            builder = if LIST_KEYS.contains(key) {
+                builder.set_override(*key, split_list(&value))?
+            } else {
+                builder.set_override(*key, value)?
+            };
+        }
+        let settings: Settings = builder.build()?.try_deserialize()?;
+        settings.check()?;
+        Ok(settings)
+    }
+
+    fn check(&self) -> Result<(), ConfigError> {
+        let positive = |name: &'static str, value: u64| {
+            if value == 0 {
+                Err(ConfigError::Invalid {
+                    name,
+                    problem: "must be greater than zero".into(),
+                })
+            } else {
+                Ok(())
+            }
+        };
+        positive("CRYPTOSERVE_BODY_LIMIT", self.body_limit as u64)?;
+        positive("CRYPTOSERVE_MAX_BATCH_ITEMS", self.max_batch_items as u64)?;
+        positive("DB_POOL_SIZE", u64::from(self.db_pool_size))?;
+        positive("CRYPTOSERVE_CACHE_REFRESH_MS", self.cache_refresh_ms)?;
+        positive("CRYPTOSERVE_REDIS_TIMEOUT_MS", self.redis_timeout_ms)?;
+        positive(
+            "CRYPTOSERVE_RATE_LIMIT_FALLBACK_INSTANCES",
+            u64::from(self.rate_limit_fallback_instances),
+        )?;
+        Ok(())
+    }
+
+    /// The instance id: configured, else the hostname, else "cryptoserve".
+    pub fn instance_id(&self) -> String {
+        self.instance_id.clone().unwrap_or_else(|| {
+            hostname::get()
+                .ok()
+                .and_then(|name| name.into_string().ok())
+                .unwrap_or_else(|| "cryptoserve".to_owned())
+        })
+    }
+
+    /// The effective log format.
+    pub fn log_format(&self) -> LogFormat {
+        self.log_format.unwrap_or(match self.env {
+            Environment::Production => LogFormat::Json,
+            Environment::Development => LogFormat::Pretty,
+        })
+    }
+
+    /// Delay between readiness 503 and closing the listener.
+    pub fn shutdown_delay(&self) -> Duration {
+        Duration::from_secs(self.shutdown_delay)
+    }
+
+    /// How long in-flight requests may take to finish at shutdown.
+    pub fn shutdown_timeout(&self) -> Duration {
+        Duration::from_secs(self.shutdown_timeout)
+    }
+
+    /// Metadata cache polling interval.
+    pub fn cache_refresh(&self) -> Duration {
+        Duration::from_millis(self.cache_refresh_ms)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn load(vars: &[(&str, &str)]) -> Result<Settings, ConfigError> {
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Settings::load_from(None, |name| map.get(name).cloned())
+    }
+
+    #[test]
+    fn defaults_match_the_documentation() {
+        let s = load(&[]).unwrap();
+        assert_eq!(s.env, Environment::Development);
+        assert_eq!(s.listen.to_string(), "127.0.0.1:8003");
+        assert_eq!(s.body_limit, 1024 * 1024);
+        assert_eq!(
+            (s.db_pool_size, s.db_max_overflow, s.db_pool_recycle),
+            (10, 20, 3600)
+        );
+        assert_eq!(s.shutdown_timeout, 30);
+        assert_eq!(s.max_batch_items, 100);
+        assert_eq!(s.log_format(), LogFormat::Pretty);
+    }
+
+    #[test]
+    fn guide_names_and_lists_are_read() {
+        let s = load(&[
+            ("DB_POOL_SIZE", "4"),
+            ("DB_MAX_OVERFLOW", "6"),
+            ("CRYPTOSERVE_ENV", "production"),
+            ("CRYPTOSERVE_TRUSTED_PROXIES", "10.0.0.0/8, 127.0.0.1/32"),
+            ("CRYPTOSERVE_LISTEN", "0.0.0.0:9000"),
+        ])
+        .unwrap();
+        assert_eq!((s.db_pool_size, s.db_max_overflow), (4, 6));
+        assert_eq!(s.env, Environment::Production);
+        assert_eq!(s.trusted_proxies.len(), 2);
+        assert_eq!(s.log_format(), LogFormat::Json);
+        assert_eq!(s.listen.port(), 9000);
+    }
+
+    #[test]
+    fn bad_values_are_errors_not_panics() {
+        assert!(load(&[("DB_POOL_SIZE", "many")]).is_err());
+        assert!(load(&[("CRYPTOSERVE_ENV", "staging")]).is_err());
+        assert!(load(&[("CRYPTOSERVE_TRUSTED_PROXIES", "not-a-cidr")]).is_err());
+        let err = load(&[("DB_POOL_SIZE", "0")]).unwrap_err().to_string();
+        assert!(err.contains("DB_POOL_SIZE"), "{err}");
+    }
+}

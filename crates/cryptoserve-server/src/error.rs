@@ -1,0 +1,190 @@
+//! The one API error type and its JSON shape.
+//!
+//! Every failure a client sees is `{"error": {"code", "message", "request_id"}}` with a stable
+//! `code`. The mapping from error to status and code lives here and nowhere else. A 5xx logs
+//! its cause but answers only "internal error".
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, ResponseError};
+use serde::Serialize;
+
+use cryptoserve_store::StoreError;
+
+/// Everything a request can fail with.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// The body is not JSON, or not the JSON this endpoint takes.
+    #[error("{0}")]
+    InvalidJson(String),
+    /// A base64 field does not decode.
+    #[error("field `{0}` is not valid base64 (standard alphabet, with padding)")]
+    InvalidBase64(&'static str),
+    /// A well-formed request with an unacceptable value.
+    #[error("{0}")]
+    InvalidRequest(String),
+    /// The body is larger than the configured limit.
+    #[error("request body is larger than the limit of {0} bytes")]
+    PayloadTooLarge(usize),
+    /// The request did not say it is JSON.
+    #[error("send the body as JSON with `Content-Type: application/json`")]
+    UnsupportedMediaType,
+    /// The named context does not exist.
+    #[error("context `{0}` does not exist")]
+    UnknownContext(String),
+    /// Decryption failed, for whatever reason (deliberately uninformative).
+    #[error("decryption failed")]
+    DecryptionFailed,
+    /// No valid credentials.
+    #[error("{0}")]
+    Unauthorized(&'static str),
+    /// Valid credentials that do not allow this.
+    #[error("{0}")]
+    Forbidden(String),
+    /// Route or resource not found.
+    #[error("{0}")]
+    NotFound(String),
+    /// Route exists, method does not.
+    #[error("method not allowed on this route")]
+    MethodNotAllowed,
+    /// The change conflicts with the current state.
+    #[error("{0}")]
+    Conflict(String),
+    /// A rate limit refused the request.
+    #[error("rate limit exceeded for the {dimension} limit; retry after {retry_after_secs} s")]
+    RateLimited {
+        /// Which dimension refused.
+        dimension: &'static str,
+        /// Seconds until a retry can succeed.
+        retry_after_secs: u64,
+        /// `X-RateLimit-*` headers to send with the refusal.
+        headers: Vec<(&'static str, String)>,
+    },
+    /// A dependency (the database) is unavailable; the caller may retry later.
+    #[error("{0}")]
+    ServiceUnavailable(String),
+    /// A bug or unexpected failure. The cause is logged, never returned.
+    #[error("internal error")]
+    Internal(String),
+}
+
+/// Crate result alias for handlers.
+pub type ApiResult<T> = Result<T, ApiError>;
+
+impl ApiError {
+    /// The stable machine-readable code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::InvalidJson(_) => "invalid_json",
+            Self::InvalidBase64(_) => "invalid_base64",
+            Self::InvalidRequest(_) => "invalid_request",
+            Self::PayloadTooLarge(_) => "payload_too_large",
+            Self::UnsupportedMediaType => "unsupported_media_type",
+            Self::UnknownContext(_) => "unknown_context",
+            Self::DecryptionFailed => "decryption_failed",
+            Self::Unauthorized(_) => "unauthorized",
+            Self::Forbidden(_) => "forbidden",
+            Self::NotFound(_) => "not_found",
+            Self::MethodNotAllowed => "method_not_allowed",
+            Self::Conflict(_) => "conflict",
+            Self::RateLimited { .. } => "rate_limited",
+            Self::ServiceUnavailable(_) => "service_unavailable",
+            Self::Internal(_) => "internal_error",
+        }
+    }
+
+    /// The JSON body for this error.
+    pub fn body(&self, request_id: Option<&str>) -> ErrorBody {
+        ErrorBody {
+            error: ErrorDetail {
+                code: self.code(),
+                message: self.to_string(),
+                request_id: request_id.map(str::to_owned),
+            },
+        }
+    }
+}
+
+/// `{"error": {...}}`
+#[derive(Debug, Serialize)]
+pub struct ErrorBody {
+    /// The error itself.
+    pub error: ErrorDetail,
+}
+
+/// The fields of an error.
+#[derive(Debug, Serialize)]
+pub struct ErrorDetail {
+    /// Stable code clients match on.
+    pub code: &'static str,
+    /// Human-readable explanation; never contains secrets or request data.
+    pub message: String,
+    /// The request's `X-Request-ID`.
+    pub request_id: Option<String>,
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            Self::InvalidJson(_)
+            | Self::InvalidBase64(_)
+            | Self::InvalidRequest(_)
+            | Self::DecryptionFailed => StatusCode::BAD_REQUEST,
+            Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::UnknownContext(_) | Self::NotFound(_) => StatusCode::NOT_FOUND,
+            Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            Self::Forbidden(_) => StatusCode::FORBIDDEN,
+            Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            Self::Conflict(_) => StatusCode::CONFLICT,
+            Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Self::ServiceUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        // The request-id middleware re-renders this with the request id filled in.
+        let mut response = HttpResponse::build(self.status_code());
+        if let Self::RateLimited {
+            retry_after_secs,
+            headers,
+            ..
+        } = self
+        {
+            response.insert_header(("Retry-After", retry_after_secs.to_string()));
+            for (name, value) in headers {
+                response.insert_header((*name, value.clone()));
+            }
+        }
+        if matches!(self, Self::Unauthorized(_)) {
+            response.insert_header(("WWW-Authenticate", "Bearer"));
+        }
+        response.json(self.body(None))
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(error: StoreError) -> Self {
+        match error {
+            StoreError::NotFound { .. } => Self::NotFound(error.to_string()),
+            StoreError::InvalidInput(_) => Self::InvalidRequest(error.to_string()),
+            StoreError::AlreadyExists { .. } | StoreError::Conflict(_) => {
+                Self::Conflict(error.to_string())
+            }
+            StoreError::Unavailable(_) => {
+                tracing::warn!(error = %error, "database unavailable");
+                Self::ServiceUnavailable(
+                    "the database is unavailable; admin changes cannot be made right now, \
+                     retry shortly (encrypt and decrypt keep working)"
+                        .into(),
+                )
+            }
+            other => {
+                tracing::error!(error = %other, "database error");
+                // Treat unknown database failures as unavailability: they are transient far
+                // more often than they are bugs, and the client can retry.
+                Self::ServiceUnavailable("the database failed to answer; retry shortly".into())
+            }
+        }
+    }
+}

@@ -1,0 +1,54 @@
+//! `cryptoserve`: parse the command line, load configuration, dispatch.
+
+use clap::Parser;
+
+use cryptoserve_server::cli::{Cli, Command, ConfigCommand, IdentityCommand};
+use cryptoserve_server::config::{secrets, Settings};
+use cryptoserve_server::{commands, telemetry};
+
+#[actix_web::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    if let Command::Keygen = cli.command {
+        return commands::keygen();
+    }
+    let mut settings = match Settings::load(cli.config.as_deref()) {
+        Ok(settings) => settings,
+        Err(error) => {
+            eprintln!("cryptoserve: {error}");
+            std::process::exit(2);
+        }
+    };
+    if let Some(listen) = cli.listen {
+        settings.listen = listen;
+    }
+    if let Some(dir) = cli.data_dir {
+        settings.data_dir = dir;
+    }
+    telemetry::init(settings.log_format(), &settings.instance_id());
+    let result = match cli.command {
+        Command::Serve { no_migrate } => {
+            match secrets::resolve(&settings) {
+                Ok(resolved) => commands::print_warnings(&resolved.warnings),
+                Err(error) => {
+                    eprintln!("cryptoserve: {error}");
+                    std::process::exit(2);
+                }
+            }
+            commands::serve(settings, !no_migrate).await
+        }
+        Command::Migrate => commands::migrate(settings).await,
+        Command::Keygen => commands::keygen(),
+        Command::Identity {
+            command: IdentityCommand::Create(args),
+        } => commands::identity_create(settings, args).await,
+        Command::Config {
+            command: ConfigCommand::Show,
+        } => commands::config_show(&settings),
+    };
+    if let Err(error) = &result {
+        eprintln!("cryptoserve: {error:#}");
+        std::process::exit(1);
+    }
+    Ok(())
+}

@@ -1,0 +1,184 @@
+//! Typed Prometheus collectors, registered once on a private registry.
+//!
+//! Route labels are route templates (`/api/admin/contexts/{name}`), never raw paths, so label
+//! cardinality stays bounded; unmatched routes are labelled `unmatched`.
+
+use prometheus::{
+    Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts,
+    Registry, TextEncoder,
+};
+
+/// All collectors.
+#[derive(Debug, Clone)]
+pub struct Metrics {
+    registry: Registry,
+    /// Requests by route template, method and status.
+    pub http_requests: IntCounterVec,
+    /// Latency by route template and method.
+    pub http_latency: HistogramVec,
+    /// Crypto operations by operation, context, algorithm and outcome.
+    pub crypto_operations: IntCounterVec,
+    /// Plaintext bytes processed by operation.
+    pub payload_bytes: IntCounterVec,
+    /// Rate-limit decisions by source and result.
+    pub rate_limit_decisions: IntCounterVec,
+    /// Rate-limit denials by dimension.
+    pub rate_limit_denials: IntCounterVec,
+    /// Decisions taken by the in-process fallback because Redis could not answer.
+    pub rate_limit_fallback: IntGauge,
+    /// Redis errors seen by the limiter.
+    pub redis_errors: IntGauge,
+    /// Database pool gauges (size, idle, in_use, max).
+    pub db_pool: IntGaugeVec,
+    /// Build information (always 1).
+    pub build_info: IntGaugeVec,
+    /// Contexts in the metadata cache.
+    pub cached_contexts: IntGauge,
+    /// Metadata refresh failures.
+    pub metadata_refresh_failures: IntCounter,
+    /// Usage rows waiting to be written to the database.
+    pub audit_queue_depth: IntGauge,
+    /// Time to write one usage batch.
+    pub audit_flush_latency: prometheus::Histogram,
+    /// Usage rows dropped because the queue was full during a database outage.
+    pub usage_rows_dropped: IntCounter,
+    /// Latency of rate-limit decisions (Redis round trip or local).
+    pub rate_limit_latency: prometheus::Histogram,
+}
+
+impl Metrics {
+    /// Creates and registers every collector.
+    pub fn new(instance_id: &str) -> Result<Self, prometheus::Error> {
+        let registry = Registry::new();
+        let http_requests = IntCounterVec::new(
+            Opts::new("cryptoserve_http_requests_total", "HTTP requests"),
+            &["route", "method", "status"],
+        )?;
+        let http_latency = HistogramVec::new(
+            HistogramOpts::new(
+                "cryptoserve_http_request_duration_seconds",
+                "HTTP request latency",
+            )
+            .buckets(vec![
+                0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.2, 0.5, 1.0, 2.5,
+            ]),
+            &["route", "method"],
+        )?;
+        let crypto_operations = IntCounterVec::new(
+            Opts::new("cryptoserve_crypto_operations_total", "Crypto operations"),
+            &["operation", "context", "algorithm", "outcome"],
+        )?;
+        let payload_bytes = IntCounterVec::new(
+            Opts::new(
+                "cryptoserve_payload_bytes_total",
+                "Plaintext bytes processed",
+            ),
+            &["operation"],
+        )?;
+        let rate_limit_decisions = IntCounterVec::new(
+            Opts::new(
+                "cryptoserve_rate_limit_decisions_total",
+                "Rate-limit decisions",
+            ),
+            &["source", "result"],
+        )?;
+        let rate_limit_denials = IntCounterVec::new(
+            Opts::new(
+                "cryptoserve_rate_limit_denials_total",
+                "Requests refused by a rate limit",
+            ),
+            &["dimension"],
+        )?;
+        let rate_limit_fallback = IntGauge::new(
+            "cryptoserve_rate_limit_fallback_decisions",
+            "Decisions taken in-process because Redis could not answer (since start)",
+        )?;
+        let redis_errors = IntGauge::new(
+            "cryptoserve_redis_errors",
+            "Redis errors seen by the rate limiter (since start)",
+        )?;
+        let db_pool = IntGaugeVec::new(
+            Opts::new(
+                "cryptoserve_db_pool_connections",
+                "Database pool connections",
+            ),
+            &["state"],
+        )?;
+        let build_info = IntGaugeVec::new(
+            Opts::new("cryptoserve_build_info", "Build information"),
+            &["version", "instance_id"],
+        )?;
+        let cached_contexts = IntGauge::new(
+            "cryptoserve_cached_contexts",
+            "Contexts in the metadata cache",
+        )?;
+        let metadata_refresh_failures = IntCounter::new(
+            "cryptoserve_metadata_refresh_failures_total",
+            "Metadata refreshes that could not reach the database",
+        )?;
+        let audit_queue_depth = IntGauge::new(
+            "cryptoserve_audit_queue_depth",
+            "Usage rows waiting to be written to the database",
+        )?;
+        let audit_flush_latency = prometheus::Histogram::with_opts(HistogramOpts::new(
+            "cryptoserve_audit_flush_duration_seconds",
+            "Time to write one usage batch",
+        ))?;
+        let usage_rows_dropped = IntCounter::new(
+            "cryptoserve_usage_rows_dropped_total",
+            "Usage rows dropped because the queue was full during a database outage",
+        )?;
+        let rate_limit_latency = prometheus::Histogram::with_opts(
+            HistogramOpts::new(
+                "cryptoserve_rate_limit_decision_duration_seconds",
+                "Latency of rate-limit decisions (Redis round trip or in-process)",
+            )
+            .buckets(vec![0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1]),
+        )?;
+        registry.register(Box::new(audit_queue_depth.clone()))?;
+        registry.register(Box::new(audit_flush_latency.clone()))?;
+        registry.register(Box::new(usage_rows_dropped.clone()))?;
+        registry.register(Box::new(rate_limit_latency.clone()))?;
+        registry.register(Box::new(http_requests.clone()))?;
+        registry.register(Box::new(http_latency.clone()))?;
+        registry.register(Box::new(crypto_operations.clone()))?;
+        registry.register(Box::new(payload_bytes.clone()))?;
+        registry.register(Box::new(rate_limit_decisions.clone()))?;
+        registry.register(Box::new(rate_limit_denials.clone()))?;
+        registry.register(Box::new(rate_limit_fallback.clone()))?;
+        registry.register(Box::new(redis_errors.clone()))?;
+        registry.register(Box::new(db_pool.clone()))?;
+        registry.register(Box::new(build_info.clone()))?;
+        registry.register(Box::new(cached_contexts.clone()))?;
+        registry.register(Box::new(metadata_refresh_failures.clone()))?;
+        build_info
+            .with_label_values(&[env!("CARGO_PKG_VERSION"), instance_id])
+            .set(1);
+        Ok(Self {
+            registry,
+            http_requests,
+            http_latency,
+            crypto_operations,
+            payload_bytes,
+            rate_limit_decisions,
+            rate_limit_denials,
+            rate_limit_fallback,
+            redis_errors,
+            db_pool,
+            build_info,
+            cached_contexts,
+            metadata_refresh_failures,
+            audit_queue_depth,
+            audit_flush_latency,
+            usage_rows_dropped,
+            rate_limit_latency,
+        })
+    }
+
+    /// Text exposition of every collector.
+    pub fn render(&self) -> Result<String, prometheus::Error> {
+        let mut buffer = Vec::new();
+        TextEncoder::new().encode(&self.registry.gather(), &mut buffer)?;
+        Ok(String::from_utf8_lossy(&buffer).into_owned())
+    }
+}

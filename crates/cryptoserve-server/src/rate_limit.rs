@@ -1,0 +1,181 @@
+//! The server side of rate limiting: which policies apply to a request, and the headers.
+//!
+//! Policies (defaults per dimension, overrides per context and per identity) live in the
+//! database; this module keeps a snapshot in memory, refreshed with the rest of the metadata
+//! and immediately when another instance announces a change on Redis.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+
+use parking_lot::RwLock;
+
+use cryptoserve_ratelimit::{Check, Decision, Dimension, Limiter, Policy};
+use cryptoserve_store::{RateLimitPolicyRecord, RateLimitScope};
+
+use crate::error::ApiError;
+
+/// The policies in force.
+#[derive(Debug, Clone)]
+pub struct PolicySet {
+    /// Default per dimension (ip, identity, context).
+    pub defaults: HashMap<Dimension, Policy>,
+    /// Per-context overrides of the context dimension.
+    pub contexts: HashMap<String, Policy>,
+    /// Per-identity overrides of the identity dimension.
+    pub identities: HashMap<String, Policy>,
+}
+
+impl Default for PolicySet {
+    fn default() -> Self {
+        Self {
+            defaults: Dimension::ALL
+                .into_iter()
+                .map(|d| (d, Policy::default_for(d)))
+                .collect(),
+            contexts: HashMap::new(),
+            identities: HashMap::new(),
+        }
+    }
+}
+
+impl PolicySet {
+    /// Builds the set from stored rows on top of the built-in defaults.
+    pub fn from_records(records: &[RateLimitPolicyRecord]) -> Self {
+        let mut set = Self::default();
+        for record in records {
+            let Some(dimension) = parse_dimension(record.dimension.as_str()) else {
+                continue;
+            };
+            let policy = Policy {
+                requests_per_minute: record.requests_per_minute,
+                burst_size: record.burst_size,
+                enabled: record.enabled,
+            };
+            match record.scope {
+                RateLimitScope::Default => {
+                    set.defaults.insert(dimension, policy);
+                }
+                RateLimitScope::Context => {
+                    set.contexts.insert(record.key.clone(), policy);
+                }
+                RateLimitScope::Identity => {
+                    set.identities.insert(record.key.clone(), policy);
+                }
+            }
+        }
+        set
+    }
+
+    fn default_for(&self, dimension: Dimension) -> Policy {
+        self.defaults
+            .get(&dimension)
+            .copied()
+            .unwrap_or_else(|| Policy::default_for(dimension))
+    }
+
+    /// The three checks for one request.
+    pub fn checks(&self, ip: Option<IpAddr>, identity: &str, context: &str) -> Vec<Check> {
+        let mut checks = Vec::with_capacity(3);
+        if let Some(ip) = ip {
+            checks.push(Check::new(
+                Dimension::Ip,
+                ip.to_string(),
+                self.default_for(Dimension::Ip),
+            ));
+        }
+        let identity_policy = self
+            .identities
+            .get(identity)
+            .copied()
+            .unwrap_or_else(|| self.default_for(Dimension::Identity));
+        checks.push(Check::new(Dimension::Identity, identity, identity_policy));
+        let context_policy = self
+            .contexts
+            .get(context)
+            .copied()
+            .unwrap_or_else(|| self.default_for(Dimension::Context));
+        checks.push(Check::new(Dimension::Context, context, context_policy));
+        checks
+    }
+}
+
+/// Parses a dimension name from the API or database.
+pub fn parse_dimension(text: &str) -> Option<Dimension> {
+    Dimension::ALL.into_iter().find(|d| d.as_str() == text)
+}
+
+/// The limiter plus the policy snapshot.
+#[derive(Debug)]
+pub struct RateLimiting {
+    /// Local or Redis-backed limiter.
+    pub limiter: Limiter,
+    policies: RwLock<PolicySet>,
+}
+
+/// Headers for an admitted request.
+pub type RateHeaders = Vec<(&'static str, String)>;
+
+impl RateLimiting {
+    /// Wraps a limiter with the built-in default policies.
+    pub fn new(limiter: Limiter) -> Self {
+        Self {
+            limiter,
+            policies: RwLock::new(PolicySet::default()),
+        }
+    }
+
+    /// Replaces the policy snapshot.
+    pub fn set_policies(&self, policies: PolicySet) {
+        *self.policies.write() = policies;
+    }
+
+    /// The current snapshot.
+    pub fn policies(&self) -> PolicySet {
+        self.policies.read().clone()
+    }
+
+    /// Decides a request of `cost` items. Admitted: the headers to send. Denied: a 429 error
+    /// carrying the same headers and `Retry-After`.
+    pub async fn admit(
+        &self,
+        ip: Option<IpAddr>,
+        identity: &str,
+        context: &str,
+        cost: u32,
+    ) -> Result<(RateHeaders, Decision), ApiError> {
+        let checks = self.policies.read().checks(ip, identity, context);
+        let decision = self.limiter.check(&checks, cost).await;
+        let headers = headers(&decision);
+        if decision.allowed {
+            return Ok((headers, decision));
+        }
+        let retry_after_secs = decision
+            .retry_after
+            .map(|d| d.as_secs_f64().ceil() as u64)
+            .unwrap_or(60)
+            .max(1);
+        Err(ApiError::RateLimited {
+            dimension: decision
+                .denied_by
+                .map(Dimension::as_str)
+                .unwrap_or("request"),
+            retry_after_secs,
+            headers,
+        })
+    }
+}
+
+fn headers(decision: &Decision) -> RateHeaders {
+    if decision.limit == 0 {
+        // No enabled limit applied.
+        return Vec::new();
+    }
+    vec![
+        ("X-RateLimit-Limit", decision.limit.to_string()),
+        ("X-RateLimit-Remaining", decision.remaining.to_string()),
+        (
+            "X-RateLimit-Reset",
+            (decision.reset_after.as_secs_f64().ceil() as u64).to_string(),
+        ),
+    ]
+}

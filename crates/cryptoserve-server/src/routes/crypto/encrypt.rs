@@ -1,0 +1,71 @@
+//! `POST /api/v1/crypto/encrypt`
+
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::{decode_base64, decode_optional, CryptoCall};
+use crate::auth::Principal;
+use crate::error::{ApiError, ApiResult};
+use crate::state::AppState;
+
+/// Request body.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct EncryptRequest {
+    /// Context name.
+    pub context: String,
+    /// Base64 plaintext.
+    pub plaintext: String,
+    /// Optional base64 associated data, required again to decrypt.
+    pub associated_data: Option<String>,
+}
+
+/// Response body.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EncryptResponse {
+    /// `cs1:v<version>:...`
+    pub ciphertext: String,
+    /// Context key version used.
+    pub key_version: u32,
+    /// Algorithm used.
+    #[schema(value_type = crate::openapi::records::Algorithm)]
+    pub algorithm: &'static str,
+}
+
+/// Handler.
+#[utoipa::path(
+    post,
+    path = "/api/v1/crypto/encrypt",
+    tag = "crypto",
+    operation_id = "encrypt",
+    request_body = EncryptRequest,
+    responses(
+        (status = 200, description = "Encrypted under the context's current key version", body = EncryptResponse),
+        (status = 400, description = "`invalid_json`, `invalid_base64` or `invalid_request`", body = crate::openapi::ErrorBody),
+        crate::openapi::AuthErrors,
+        (status = 404, description = "`unknown_context`: no such context", body = crate::openapi::ErrorBody),
+        crate::openapi::BodyErrors,
+        crate::openapi::RateLimited,
+    ),
+    security(("bearer" = []))
+)]
+pub async fn encrypt(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    principal: Principal,
+    body: web::Json<EncryptRequest>,
+) -> ApiResult<HttpResponse> {
+    let call = CryptoCall::begin(&state, &req, &principal, &body.context, 1).await?;
+    let plaintext = decode_base64(&body.plaintext, "plaintext")?;
+    let ad = decode_optional(body.associated_data.as_deref(), "associated_data")?;
+    let sealed = state
+        .cipher
+        .seal(&call.entry.spec, &plaintext, &ad)
+        .map_err(|e| ApiError::Internal(e.to_string()))?;
+    call.observe(&state, "encrypt", true, plaintext.len());
+    Ok(call.respond(&EncryptResponse {
+        ciphertext: sealed.to_text(),
+        key_version: sealed.version.get(),
+        algorithm: sealed.algorithm.name(),
+    }))
+}

@@ -1,0 +1,213 @@
+//! Crypto routes and the steps every one of them shares.
+//!
+//! [`CryptoCall::begin`] runs the hot path's preamble in order: context name parsed, caller
+//! allowed to use it (403), context known (404, from the cache), rate limits admitted (429).
+//! The handler then decodes its input, calls the core, and answers with
+//! [`CryptoCall::respond`], which adds the rate-limit headers.
+
+mod batch;
+mod datakey;
+mod decrypt;
+mod encrypt;
+mod rewrap;
+
+use std::sync::Arc;
+
+use actix_web::{web, HttpMessage, HttpRequest, HttpResponse};
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
+use serde::Serialize;
+use utoipa::OpenApi;
+
+use cryptoserve_core::{text, ContextName};
+
+use crate::auth::Principal;
+use crate::error::{ApiError, ApiResult};
+use crate::metadata::ContextEntry;
+use crate::rate_limit::RateHeaders;
+use crate::state::AppState;
+
+/// Registers the crypto routes.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    use crate::middleware::method_not_allowed;
+    let post = |path: &str| web::resource(path).default_service(web::to(method_not_allowed));
+    cfg.service(
+        web::scope("/api/v1/crypto")
+            .service(post("/encrypt").route(web::post().to(encrypt::encrypt)))
+            .service(post("/decrypt").route(web::post().to(decrypt::decrypt)))
+            .service(post("/batch/encrypt").route(web::post().to(batch::encrypt)))
+            .service(post("/batch/decrypt").route(web::post().to(batch::decrypt)))
+            .service(post("/rewrap").route(web::post().to(rewrap::rewrap)))
+            .service(post("/datakey").route(web::post().to(datakey::datakey))),
+    );
+}
+
+/// The crypto routes' part of the API description.
+#[derive(Debug, OpenApi)]
+#[openapi(paths(
+    encrypt::encrypt,
+    decrypt::decrypt,
+    batch::encrypt,
+    batch::decrypt,
+    rewrap::rewrap,
+    datakey::datakey
+))]
+pub struct CryptoApi;
+
+/// The context name of the current request, stored for the request log line.
+#[derive(Debug, Clone)]
+pub struct LoggedContext(pub String);
+
+/// An admitted crypto request.
+#[derive(Debug)]
+pub struct CryptoCall {
+    /// The context it runs against.
+    pub entry: Arc<ContextEntry>,
+    headers: RateHeaders,
+    identity: String,
+}
+
+impl CryptoCall {
+    /// Authorises, resolves the context and admits the request (cost = items).
+    pub async fn begin(
+        state: &AppState,
+        req: &HttpRequest,
+        principal: &Principal,
+        context: &str,
+        cost: u32,
+    ) -> ApiResult<Self> {
+        let name =
+            ContextName::parse(context).map_err(|e| ApiError::InvalidRequest(e.to_string()))?;
+        req.extensions_mut()
+            .insert(LoggedContext(name.as_str().to_owned()));
+        if !principal.may_use(name.as_str()) {
+            return Err(ApiError::Forbidden(format!(
+                "this identity may not use context `{name}`"
+            )));
+        }
+        let entry = state
+            .metadata
+            .context_or_load(&state.store, name.as_str())
+            .await
+            .map_err(|error| {
+                tracing::warn!(%error, "context lookup failed on a cache miss");
+                ApiError::UnknownContext(name.as_str().to_owned())
+            })?
+            .ok_or_else(|| ApiError::UnknownContext(name.as_str().to_owned()))?;
+        let ip = state.client_ip.resolve(req.peer_addr(), req.headers());
+        let started = std::time::Instant::now();
+        let admitted = state
+            .rate_limits
+            .admit(ip, principal.id(), name.as_str(), cost)
+            .await;
+        state
+            .metrics
+            .rate_limit_latency
+            .observe(started.elapsed().as_secs_f64());
+        let source = |d: &cryptoserve_ratelimit::Decision| format!("{:?}", d.source).to_lowercase();
+        match admitted {
+            Ok((headers, decision)) => {
+                state
+                    .metrics
+                    .rate_limit_decisions
+                    .with_label_values(&[&source(&decision), "allowed"])
+                    .inc();
+                Ok(Self {
+                    entry,
+                    headers,
+                    identity: principal.id().to_owned(),
+                })
+            }
+            Err(error) => {
+                if let ApiError::RateLimited { dimension, .. } = &error {
+                    state
+                        .metrics
+                        .rate_limit_denials
+                        .with_label_values(&[dimension])
+                        .inc();
+                    state
+                        .metrics
+                        .rate_limit_decisions
+                        .with_label_values(&["any", "denied"])
+                        .inc();
+                }
+                Err(error)
+            }
+        }
+    }
+
+    /// For decrypt paths: if the ciphertext names a version newer than the cached current one
+    /// (rotated on another instance a moment ago), re-read the context once.
+    pub async fn refresh_for(&mut self, state: &AppState, ciphertext: &str) {
+        let Some(claimed) = text::claimed_version(ciphertext) else {
+            return;
+        };
+        if claimed <= self.entry.spec.current_version {
+            return;
+        }
+        if let Ok(Some(record)) = state
+            .store
+            .get_context(self.entry.record.name.as_str())
+            .await
+        {
+            if let Some(entry) = state.metadata.put_context(record) {
+                self.entry = entry;
+            }
+        }
+    }
+
+    /// Counts the operation in metrics and usage.
+    pub fn observe(&self, state: &AppState, operation: &'static str, ok: bool, bytes: usize) {
+        state.usage.record(
+            &self.identity,
+            self.entry.spec.name.as_str(),
+            operation,
+            ok,
+            bytes,
+        );
+        let outcome = if ok { "success" } else { "failure" };
+        state
+            .metrics
+            .crypto_operations
+            .with_label_values(&[
+                operation,
+                self.entry.spec.name.as_str(),
+                self.entry.spec.algorithm.name(),
+                outcome,
+            ])
+            .inc();
+        if ok {
+            state
+                .metrics
+                .payload_bytes
+                .with_label_values(&[operation])
+                .inc_by(bytes as u64);
+        }
+    }
+
+    /// 200 with the body and the rate-limit headers.
+    pub fn respond(&self, body: &impl Serialize) -> HttpResponse {
+        let mut response = HttpResponse::Ok();
+        for (name, value) in &self.headers {
+            response.insert_header((*name, value.as_str()));
+        }
+        response.json(body)
+    }
+}
+
+/// Decodes a required standard-base64 field.
+pub fn decode_base64(value: &str, field: &'static str) -> ApiResult<Vec<u8>> {
+    STANDARD
+        .decode(value)
+        .map_err(|_| ApiError::InvalidBase64(field))
+}
+
+/// Decodes an optional standard-base64 field (absent = empty).
+pub fn decode_optional(value: Option<&str>, field: &'static str) -> ApiResult<Vec<u8>> {
+    value.map_or(Ok(Vec::new()), |v| decode_base64(v, field))
+}
+
+/// Encodes bytes as standard base64.
+pub fn encode_base64(bytes: &[u8]) -> String {
+    STANDARD.encode(bytes)
+}

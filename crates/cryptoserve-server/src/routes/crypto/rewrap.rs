@@ -1,0 +1,74 @@
+//! `POST /api/v1/crypto/rewrap`: re-encrypt under the current version without the plaintext
+//! ever leaving the server.
+
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::{decode_optional, CryptoCall};
+use crate::auth::Principal;
+use crate::error::{ApiError, ApiResult};
+use crate::state::AppState;
+
+/// Request body.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct RewrapRequest {
+    /// Context name.
+    pub context: String,
+    /// Ciphertext under any still-accepted version.
+    pub ciphertext: String,
+    /// The base64 associated data given at encryption, if any (kept for the new ciphertext).
+    pub associated_data: Option<String>,
+}
+
+/// Response body.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RewrapResponse {
+    /// Ciphertext under the current version and active master key.
+    pub ciphertext: String,
+    /// The version it is now under.
+    pub key_version: u32,
+}
+
+/// Handler.
+#[utoipa::path(
+    post,
+    path = "/api/v1/crypto/rewrap",
+    tag = "crypto",
+    operation_id = "rewrap",
+    request_body = RewrapRequest,
+    responses(
+        (status = 200, description = "Re-encrypted under the current key version", body = RewrapResponse),
+        (status = 400, description = "`decryption_failed`, `invalid_json`, `invalid_base64` or `invalid_request`", body = crate::openapi::ErrorBody),
+        crate::openapi::AuthErrors,
+        (status = 404, description = "`unknown_context`: no such context", body = crate::openapi::ErrorBody),
+        crate::openapi::BodyErrors,
+        crate::openapi::RateLimited,
+    ),
+    security(("bearer" = []))
+)]
+pub async fn rewrap(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    principal: Principal,
+    body: web::Json<RewrapRequest>,
+) -> ApiResult<HttpResponse> {
+    let mut call = CryptoCall::begin(&state, &req, &principal, &body.context, 1).await?;
+    let ad = decode_optional(body.associated_data.as_deref(), "associated_data")?;
+    call.refresh_for(&state, &body.ciphertext).await;
+    let envelope =
+        cryptoserve_core::text::decode(&body.ciphertext).map_err(|_| ApiError::DecryptionFailed)?;
+    match state.cipher.rewrap(&call.entry.spec, &envelope, &ad) {
+        Ok(sealed) => {
+            call.observe(&state, "rewrap", true, 0);
+            Ok(call.respond(&RewrapResponse {
+                ciphertext: sealed.to_text(),
+                key_version: sealed.version.get(),
+            }))
+        }
+        Err(_) => {
+            call.observe(&state, "rewrap", false, 0);
+            Err(ApiError::DecryptionFailed)
+        }
+    }
+}

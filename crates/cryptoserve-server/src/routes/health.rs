@@ -1,0 +1,337 @@
+//! Health probes. No auth (except `/health/deep` in production) and no rate limits.
+//!
+//! - `/health/live`: the process answers; touches nothing.
+//! - `/health/ready`: database answers, metadata loaded, not draining. Redis trouble is
+//!   reported as `degraded` but does not fail readiness, because the limiter falls back.
+//! - `/health/deep`: everything an operator wants when something is off.
+
+use std::time::{Duration, Instant};
+
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde::Serialize;
+use utoipa::{OpenApi, ToSchema};
+
+use crate::auth::AdminPrincipal;
+use crate::config::Environment;
+use crate::error::ApiResult;
+use crate::state::AppState;
+
+const CHECK_TIMEOUT: Duration = Duration::from_millis(500);
+
+/// Registers the probes.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/health/live", web::get().to(live))
+        .route("/health/ready", web::get().to(ready))
+        .route("/health/deep", web::get().to(deep));
+}
+
+/// The probes' part of the API description.
+#[derive(Debug, OpenApi)]
+#[openapi(paths(live, ready, deep))]
+pub struct HealthApi;
+
+/// One check's result.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Check {
+    /// `ok`, `degraded` or `failed`.
+    #[schema(value_type = String, example = "ok")]
+    pub status: &'static str,
+    /// How long the check took.
+    pub latency_ms: f64,
+    /// Extra facts.
+    #[schema(value_type = Option<Object>)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<serde_json::Value>,
+}
+
+fn ms(since: Instant) -> f64 {
+    (since.elapsed().as_secs_f64() * 1000.0 * 100.0).round() / 100.0
+}
+
+/// `/health/live` body.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Live {
+    /// Always `alive`.
+    #[schema(value_type = String, example = "alive")]
+    pub status: &'static str,
+    /// Which instance answered.
+    pub instance_id: String,
+    /// Server version.
+    #[schema(value_type = String)]
+    pub version: &'static str,
+}
+
+/// `/health/ready` body, with 200 or 503.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Ready {
+    /// `ready` or `not_ready`.
+    #[schema(value_type = String, example = "ready")]
+    pub status: &'static str,
+    /// Which instance answered.
+    pub instance_id: String,
+    /// True once shutdown has begun.
+    pub draining: bool,
+    /// The individual checks.
+    pub checks: ReadyChecks,
+}
+
+/// The checks behind readiness.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ReadyChecks {
+    /// The database answers.
+    pub database: Check,
+    /// Contexts and revocations are loaded.
+    pub keyring: Check,
+    /// Redis (`degraded` does not fail readiness).
+    pub redis: Check,
+}
+
+/// `/health/deep` body, with 200 or 503.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Deep {
+    /// `healthy` or `unhealthy`.
+    #[schema(value_type = String, example = "healthy")]
+    pub status: &'static str,
+    /// Which instance answered.
+    pub instance_id: String,
+    /// Server version.
+    #[schema(value_type = String)]
+    pub version: &'static str,
+    /// Seconds since start.
+    pub uptime_secs: u64,
+    /// True once shutdown has begun.
+    pub draining: bool,
+    /// Database backend, check and pool.
+    pub database: DeepDatabase,
+    /// Redis (or local) rate-limiter check.
+    pub redis: Check,
+    /// Encrypt and decrypt of a fixed message under a derived test key.
+    pub crypto_self_test: Check,
+    /// Master keys.
+    pub keyring: DeepKeyring,
+    /// The metadata cache.
+    pub metadata: DeepMetadata,
+    /// Environment and configuration warnings.
+    pub configuration: DeepConfiguration,
+}
+
+/// Database part of `/health/deep`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DeepDatabase {
+    /// `postgres` or `sqlite`.
+    #[schema(value_type = String)]
+    pub backend: &'static str,
+    /// Round trip to the database.
+    pub check: Check,
+    /// Connection pool usage.
+    #[schema(value_type = crate::openapi::records::PoolStatus)]
+    pub pool: cryptoserve_store::PoolStatus,
+}
+
+/// Keyring part of `/health/deep` (ids only, never key material).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DeepKeyring {
+    /// Fingerprint of the master key new key versions derive from.
+    pub active_master_key_id: String,
+    /// Every loaded master key's fingerprint.
+    pub master_key_ids: Vec<String>,
+    /// Derived context keys currently cached.
+    pub cached_derived_keys: usize,
+}
+
+/// Metadata-cache part of `/health/deep`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DeepMetadata {
+    /// Contexts cached.
+    pub contexts: usize,
+    /// Whether the last reload from the database succeeded.
+    pub last_refresh_ok: bool,
+}
+
+/// Configuration part of `/health/deep`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DeepConfiguration {
+    /// `development` or `production`.
+    pub environment: String,
+    /// Settings an operator should look at.
+    #[schema(value_type = Vec<String>)]
+    pub warnings: Vec<&'static str>,
+}
+
+#[utoipa::path(
+    get,
+    path = "/health/live",
+    tag = "health",
+    operation_id = "health_live",
+    responses((status = 200, description = "The process answers", body = Live))
+)]
+async fn live(state: web::Data<AppState>) -> HttpResponse {
+    HttpResponse::Ok().json(Live {
+        status: "alive",
+        instance_id: state.instance_id.clone(),
+        version: env!("CARGO_PKG_VERSION"),
+    })
+}
+
+async fn database_check(state: &AppState) -> Check {
+    let started = Instant::now();
+    match tokio::time::timeout(CHECK_TIMEOUT, state.store.ping()).await {
+        Ok(Ok(_)) => Check {
+            status: "ok",
+            latency_ms: ms(started),
+            detail: None,
+        },
+        Ok(Err(error)) => Check {
+            status: "failed",
+            latency_ms: ms(started),
+            detail: Some(serde_json::json!({ "error": error.to_string() })),
+        },
+        Err(_) => Check {
+            status: "failed",
+            latency_ms: ms(started),
+            detail: Some(serde_json::json!({ "error": "timed out" })),
+        },
+    }
+}
+
+async fn redis_check(state: &AppState) -> Check {
+    let started = Instant::now();
+    let health = tokio::time::timeout(CHECK_TIMEOUT, state.rate_limits.limiter.probe()).await;
+    match health {
+        Ok(health) => Check {
+            status: if health.degraded { "degraded" } else { "ok" },
+            latency_ms: ms(started),
+            detail: Some(serde_json::to_value(health).unwrap_or_default()),
+        },
+        Err(_) => Check {
+            status: "degraded",
+            latency_ms: ms(started),
+            detail: Some(serde_json::json!({ "error": "timed out" })),
+        },
+    }
+}
+
+fn keyring_check(state: &AppState) -> Check {
+    let started = Instant::now();
+    let loaded = state.metadata.is_loaded();
+    Check {
+        status: if loaded { "ok" } else { "failed" },
+        latency_ms: ms(started),
+        detail: Some(serde_json::json!({
+            "master_key_id": state.cipher.keyring().active().id().to_string(),
+            "metadata_loaded": loaded,
+        })),
+    }
+}
+
+#[utoipa::path(
+    get,
+    path = "/health/ready",
+    tag = "health",
+    operation_id = "health_ready",
+    responses(
+        (status = 200, description = "Ready to serve", body = Ready),
+        (status = 503, description = "Not ready (database down, metadata not loaded, or draining)", body = Ready),
+    )
+)]
+async fn ready(state: web::Data<AppState>) -> HttpResponse {
+    let (database, redis) = tokio::join!(database_check(&state), redis_check(&state));
+    let keyring = keyring_check(&state);
+    let draining = state.lifecycle.is_draining();
+    let is_ready = database.status == "ok" && keyring.status == "ok" && !draining;
+    let body = Ready {
+        status: if is_ready { "ready" } else { "not_ready" },
+        instance_id: state.instance_id.clone(),
+        draining,
+        checks: ReadyChecks {
+            database,
+            keyring,
+            redis,
+        },
+    };
+    if is_ready {
+        HttpResponse::Ok().json(body)
+    } else {
+        HttpResponse::ServiceUnavailable().json(body)
+    }
+}
+
+#[utoipa::path(
+    get,
+    path = "/health/deep",
+    tag = "health",
+    operation_id = "health_deep",
+    responses(
+        (status = 200, description = "Healthy", body = Deep),
+        (status = 503, description = "Unhealthy (database or crypto self-test failed)", body = Deep),
+        crate::openapi::AuthErrors,
+    ),
+    security((), ("bearer" = []))
+)]
+async fn deep(state: web::Data<AppState>, req: HttpRequest) -> ApiResult<HttpResponse> {
+    if state.settings.env == Environment::Production {
+        // Pool sizes and versions are reconnaissance material: admins only.
+        use actix_web::FromRequest;
+        AdminPrincipal::extract(&req).await?;
+    }
+    let (database, redis) = tokio::join!(database_check(&state), redis_check(&state));
+    let pool = state.store.pool_status();
+    let started = Instant::now();
+    let self_test = match state.cipher.self_test() {
+        Ok(()) => Check {
+            status: "ok",
+            latency_ms: ms(started),
+            detail: None,
+        },
+        Err(_) => Check {
+            status: "failed",
+            latency_ms: ms(started),
+            detail: None,
+        },
+    };
+    let settings = &state.settings;
+    let mut warnings = Vec::new();
+    if settings.env == Environment::Development {
+        warnings.push("running in development mode");
+    }
+    if settings.redis_url.is_none() {
+        warnings.push("no REDIS_URL: rate limits are per instance");
+    }
+    if settings.trusted_proxies.is_empty() {
+        warnings.push("no CRYPTOSERVE_TRUSTED_PROXIES: X-Forwarded-For is ignored");
+    }
+    let healthy = database.status == "ok" && self_test.status == "ok";
+    let keyring = state.cipher.keyring();
+    let body = Deep {
+        status: if healthy { "healthy" } else { "unhealthy" },
+        instance_id: state.instance_id.clone(),
+        version: env!("CARGO_PKG_VERSION"),
+        uptime_secs: state.lifecycle.uptime_secs(),
+        draining: state.lifecycle.is_draining(),
+        database: DeepDatabase {
+            backend: state.store.backend(),
+            check: database,
+            pool,
+        },
+        redis,
+        crypto_self_test: self_test,
+        keyring: DeepKeyring {
+            active_master_key_id: keyring.active().id().to_string(),
+            master_key_ids: keyring.ids().iter().map(ToString::to_string).collect(),
+            cached_derived_keys: state.cipher.cached_keys(),
+        },
+        metadata: DeepMetadata {
+            contexts: state.metadata.context_count(),
+            last_refresh_ok: state.metadata.last_refresh_ok(),
+        },
+        configuration: DeepConfiguration {
+            environment: format!("{:?}", settings.env).to_lowercase(),
+            warnings,
+        },
+    };
+    Ok(if healthy {
+        HttpResponse::Ok().json(body)
+    } else {
+        HttpResponse::ServiceUnavailable().json(body)
+    })
+}

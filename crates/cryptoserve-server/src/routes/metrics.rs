@@ -1,0 +1,59 @@
+//! `GET /metrics`: Prometheus text exposition.
+
+use actix_web::{web, HttpResponse};
+use utoipa::OpenApi;
+
+use crate::error::{ApiError, ApiResult};
+use crate::state::AppState;
+
+/// Registers the route.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/metrics", web::get().to(metrics));
+}
+
+/// This route's part of the API description.
+#[derive(Debug, OpenApi)]
+#[openapi(paths(metrics))]
+pub struct MetricsApi;
+
+#[utoipa::path(
+    get,
+    path = "/metrics",
+    tag = "metrics",
+    operation_id = "metrics",
+    responses(
+        (status = 200, description = "Prometheus text exposition format 0.0.4", content_type = "text/plain", body = String),
+        (status = 500, description = "`internal_error`: the metrics could not be rendered", body = crate::openapi::ErrorBody),
+    )
+)]
+async fn metrics(state: web::Data<AppState>) -> ApiResult<HttpResponse> {
+    let pool = state.store.pool_status();
+    for (label, value) in [
+        ("size", pool.size),
+        ("idle", pool.idle),
+        ("in_use", pool.in_use),
+        ("max", pool.max),
+    ] {
+        state
+            .metrics
+            .db_pool
+            .with_label_values(&[label])
+            .set(i64::from(value));
+    }
+    let stats = state.rate_limits.limiter.stats();
+    state
+        .metrics
+        .rate_limit_fallback
+        .set(i64::try_from(stats.fallback_decisions).unwrap_or(i64::MAX));
+    state
+        .metrics
+        .redis_errors
+        .set(i64::try_from(stats.redis_errors).unwrap_or(i64::MAX));
+    let text = state
+        .metrics
+        .render()
+        .map_err(|e| ApiError::Internal(e.to_string()))?;
+    Ok(HttpResponse::Ok()
+        .content_type("text/plain; version=0.0.4")
+        .body(text))
+}

@@ -1,0 +1,24 @@
+//! HTTP routes, one file per endpoint family.
+//!
+//! - `crypto/`: encrypt, decrypt, batch, rewrap, datakey (`/api/v1/crypto/...`).
+//! - `admin/`: contexts, identities, tokens, rate limits, audit (`/api/admin/...`).
+//! - `health.rs`: `/health/live`, `/health/ready`, `/health/deep`.
+//! - `metrics.rs`: `/metrics`.
+//! - `openapi.rs`: `/api/openapi.json`, the API description (see `crate::openapi`).
+
+pub mod admin;
+pub mod crypto;
+pub mod health;
+pub mod metrics;
+pub mod openapi;
+
+use actix_web::web;
+
+/// Registers every route.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    health::configure(cfg);
+    metrics::configure(cfg);
+    crypto::configure(cfg);
+    admin::configure(cfg);
+    openapi::configure(cfg);
+}

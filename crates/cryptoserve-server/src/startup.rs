@@ -1,0 +1,236 @@
+//! Building and running the application: [`Application::build`] wires everything and binds
+//! the listener; [`Application::run_until_stopped`] serves until SIGTERM/SIGINT and shuts down
+//! gracefully. Tests run exactly this, on port 0.
+
+use std::net::TcpListener;
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix_web::dev::Server;
+use actix_web::middleware::from_fn;
+use actix_web::{web, App, HttpServer};
+use tokio::sync::watch;
+
+use cryptoserve_core::derive::derive_service_key;
+use cryptoserve_core::Cipher;
+use cryptoserve_ratelimit::{Limiter, LocalLimiter, RedisLimiter, RedisLimiterConfig};
+use cryptoserve_store::{AuditKey, PoolSettings, Store};
+use secrecy::ExposeSecret;
+
+use crate::auth::TokenService;
+use crate::client_ip::ClientIpResolver;
+use crate::config::{secrets, FailMode, Settings};
+use crate::lifecycle::Lifecycle;
+use crate::metadata::MetadataCache;
+use crate::metrics::Metrics;
+use crate::middleware::{json_error, not_found, request_id_and_errors};
+use crate::rate_limit::RateLimiting;
+use crate::state::AppState;
+use crate::usage::{UsageRecorder, FLUSH_INTERVAL};
+use crate::{routes, shutdown, sync};
+
+/// Options that are about this start, not the deployment.
+#[derive(Debug, Clone, Copy)]
+pub struct StartOptions {
+    /// Run migrations before serving (the default; `serve --no-migrate` turns it off).
+    pub migrate: bool,
+}
+
+impl Default for StartOptions {
+    fn default() -> Self {
+        Self { migrate: true }
+    }
+}
+
+/// A built, bound, not yet running server.
+pub struct Application {
+    port: u16,
+    server: Server,
+    state: Arc<AppState>,
+    shutdown_tx: watch::Sender<bool>,
+    background: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl std::fmt::Debug for Application {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Application")
+            .field("port", &self.port)
+            .finish()
+    }
+}
+
+/// Connects to the store described by `settings` (used by `serve`, `migrate` and the CLI).
+pub async fn connect_store(
+    settings: &Settings,
+    resolved: &secrets::ResolvedSecrets,
+) -> anyhow::Result<Store> {
+    let audit_key = derive_service_key(resolved.keyring.active(), &resolved.salt, "audit-log-mac")?;
+    let pool = PoolSettings {
+        pool_size: settings.db_pool_size,
+        max_overflow: settings.db_max_overflow,
+        recycle: Duration::from_secs(settings.db_pool_recycle),
+        ..PoolSettings::default()
+    };
+    let store = Store::connect(
+        resolved.database_url.expose_secret(),
+        &pool,
+        AuditKey::new(*audit_key),
+    )
+    .await?;
+    Ok(store)
+}
+
+impl Application {
+    /// Binds `settings.listen` and builds.
+    pub async fn build(settings: Settings, options: StartOptions) -> anyhow::Result<Self> {
+        let listener = TcpListener::bind(settings.listen)
+            .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", settings.listen))?;
+        Self::build_with_listener(settings, options, listener).await
+    }
+
+    /// Builds on an already bound listener (port 0 in tests).
+    pub async fn build_with_listener(
+        settings: Settings,
+        options: StartOptions,
+        listener: TcpListener,
+    ) -> anyhow::Result<Self> {
+        let resolved = secrets::resolve(&settings)?;
+        for warning in &resolved.warnings {
+            tracing::warn!("{warning}");
+        }
+        let store = connect_store(&settings, &resolved).await?;
+        if options.migrate {
+            store.migrate().await?;
+        }
+        let instance_id = settings.instance_id();
+        let limiter = match &settings.redis_url {
+            Some(url) => {
+                let mut config = RedisLimiterConfig::new(url.expose_secret());
+                config.timeout = Duration::from_millis(settings.redis_timeout_ms);
+                config.fallback_instances = settings.rate_limit_fallback_instances;
+                config.fail_mode = match settings.rate_limit_fail_mode {
+                    FailMode::Open => cryptoserve_ratelimit::FailMode::Open,
+                    FailMode::Closed => cryptoserve_ratelimit::FailMode::Closed,
+                };
+                Limiter::Redis(RedisLimiter::connect(config).await?)
+            }
+            None => Limiter::Local(LocalLimiter::new()),
+        };
+        let cipher = Arc::new(Cipher::new(resolved.keyring.clone(), resolved.salt.clone()));
+        let tokens = TokenService::new(
+            &resolved.jwt_secret,
+            &settings.jwt_issuer,
+            &settings.jwt_audience,
+        );
+        let metadata = Arc::new(MetadataCache::new());
+        metadata.refresh(&store).await?;
+        let state = Arc::new(AppState {
+            instance_id: instance_id.clone(),
+            cipher,
+            store,
+            metadata,
+            tokens,
+            rate_limits: Arc::new(RateLimiting::new(limiter)),
+            client_ip: ClientIpResolver::new(settings.trusted_proxies.clone()),
+            metrics: Arc::new(Metrics::new(&instance_id)?),
+            lifecycle: Arc::new(Lifecycle::new()),
+            usage: Arc::new(UsageRecorder::new()),
+            settings,
+        });
+        sync::reload_policies(&state)
+            .await
+            .map_err(|e| anyhow::anyhow!("loading rate-limit policies: {e}"))?;
+
+        let port = listener.local_addr()?.port();
+        let data = web::Data::from(Arc::clone(&state));
+        let body_limit = state.settings.body_limit;
+        let mut server = HttpServer::new(move || {
+            App::new()
+                .app_data(data.clone())
+                .app_data(
+                    web::JsonConfig::default()
+                        .limit(body_limit)
+                        .error_handler(json_error(body_limit)),
+                )
+                .app_data(web::PayloadConfig::new(body_limit))
+                .wrap(from_fn(request_id_and_errors))
+                .configure(routes::configure)
+                .default_service(web::to(not_found))
+        })
+        .disable_signals()
+        .shutdown_timeout(state.settings.shutdown_timeout)
+        .keep_alive(Duration::from_secs(75));
+        if let Some(workers) = state.settings.workers {
+            server = server.workers(workers.max(1));
+        }
+        let server = server.listen(listener)?.run();
+
+        let (shutdown_tx, shutdown_rx) = watch::channel(false);
+        let background = vec![
+            tokio::spawn(sync::run(Arc::clone(&state), shutdown_rx.clone())),
+            tokio::spawn(flush_usage_periodically(Arc::clone(&state), shutdown_rx)),
+        ];
+        Ok(Self {
+            port,
+            server,
+            state,
+            shutdown_tx,
+            background,
+        })
+    }
+
+    /// The bound port.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Serves until SIGTERM/SIGINT, then drains: readiness 503 at once, listener closed after
+    /// the shutdown delay, in-flight requests finished (up to the shutdown timeout),
+    /// background tasks stopped, connections closed.
+    pub async fn run_until_stopped(self) -> anyhow::Result<()> {
+        let handle = self.server.handle();
+        let state = Arc::clone(&self.state);
+        let signals = tokio::spawn(async move {
+            let signal = shutdown::wait_for_signal().await;
+            tracing::info!(signal, "shutdown requested: draining");
+            state.lifecycle.start_draining();
+            tokio::time::sleep(state.settings.shutdown_delay()).await;
+            tracing::info!("closing the listener; finishing in-flight requests");
+            handle.stop(true).await;
+        });
+        self.server.await?;
+        signals.abort();
+        let _ = self.shutdown_tx.send(true);
+        for task in self.background {
+            let _ = tokio::time::timeout(Duration::from_secs(5), task).await;
+        }
+        // Last flush: everything counted until the last request finished.
+        let written = self.state.usage.flush(&self.state.store, &self.state.metrics).await;
+        let left = self.state.usage.pending_rows().await;
+        if left > 0 {
+            tracing::error!(rows = left, "usage rows could not be written before exit");
+        } else {
+            tracing::info!(rows = written, "usage counters flushed");
+        }
+        if let Err(error) = self.state.store.close().await {
+            tracing::warn!(%error, "closing the database pool");
+        }
+        tracing::info!("stopped");
+        Ok(())
+    }
+}
+
+async fn flush_usage_periodically(state: Arc<AppState>, mut shutdown: watch::Receiver<bool>) {
+    let mut ticker = tokio::time::interval(FLUSH_INTERVAL);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = ticker.tick() => {
+                state.usage.flush(&state.store, &state.metrics).await;
+            }
+            _ = shutdown.changed() => {
+                if *shutdown.borrow() { break; }
+            }
+        }
+    }
+}
