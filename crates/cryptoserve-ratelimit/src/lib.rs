@@ -38,7 +38,7 @@
 //!   denies, the groups that admitted are refunded. This keeps "denied consumes nothing" and
 //!   never over-admits; the residual race is that a concurrent request may see a refunded take
 //!   for the duration of one round trip and be denied (slight under-admission). See
-//!   `DESIGN.md` for the alternatives considered.
+//!   `docs/rate-limiting.md` for the alternatives considered.
 //!
 //! # Layout
 //!

@@ -50,12 +50,13 @@ pub enum ApiError {
     #[error("{0}")]
     Conflict(String),
     /// A rate limit refused the request.
-    #[error("rate limit exceeded for the {dimension} limit; retry after {retry_after_secs} s")]
+    #[error("{}", rate_limited_message(dimension, *retry_after_secs))]
     RateLimited {
         /// Which dimension refused.
         dimension: &'static str,
-        /// Seconds until a retry can succeed.
-        retry_after_secs: u64,
+        /// Seconds until a retry can succeed; `None` when it never can (the request costs more
+        /// than the dimension's burst: split the batch).
+        retry_after_secs: Option<u64>,
         /// `X-RateLimit-*` headers to send with the refusal.
         headers: Vec<(&'static str, String)>,
     },
@@ -122,6 +123,18 @@ pub struct ErrorDetail {
     pub request_id: Option<String>,
 }
 
+fn rate_limited_message(dimension: &str, retry_after_secs: Option<u64>) -> String {
+    match retry_after_secs {
+        Some(secs) => {
+            format!("rate limit exceeded for the {dimension} limit; retry after {secs} s")
+        }
+        None => format!(
+            "this request costs more than the {dimension} limit's burst allows at once; \
+             send fewer items per batch"
+        ),
+    }
+}
+
 impl ResponseError for ApiError {
     fn status_code(&self) -> StatusCode {
         match self {
@@ -151,7 +164,9 @@ impl ResponseError for ApiError {
             ..
         } = self
         {
-            response.insert_header(("Retry-After", retry_after_secs.to_string()));
+            if let Some(secs) = retry_after_secs {
+                response.insert_header(("Retry-After", secs.to_string()));
+            }
             for (name, value) in headers {
                 response.insert_header((*name, value.clone()));
             }

@@ -133,7 +133,9 @@ impl Metrics {
                 "cryptoserve_rate_limit_decision_duration_seconds",
                 "Latency of rate-limit decisions (Redis round trip or in-process)",
             )
-            .buckets(vec![0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1]),
+            .buckets(vec![
+                0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
+            ]),
         )?;
         registry.register(Box::new(audit_queue_depth.clone()))?;
         registry.register(Box::new(audit_flush_latency.clone()))?;

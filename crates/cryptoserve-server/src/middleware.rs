@@ -148,7 +148,7 @@ fn classify(status: StatusCode) -> ApiError {
         StatusCode::FORBIDDEN => ApiError::Forbidden("forbidden".into()),
         StatusCode::TOO_MANY_REQUESTS => ApiError::RateLimited {
             dimension: "request",
-            retry_after_secs: 1,
+            retry_after_secs: Some(1),
             headers: Vec::new(),
         },
         StatusCode::SERVICE_UNAVAILABLE => {

@@ -16,7 +16,9 @@ mod usage;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-pub use responses::{error, AuthErrors, BodyErrors, ErrorBody, ErrorDetail, RateLimited, StoreErrors};
+pub use responses::{
+    error, AuthErrors, BodyErrors, ErrorBody, ErrorDetail, RateLimited, StoreErrors,
+};
 
 use crate::routes;
 

@@ -151,9 +151,7 @@ impl RateLimiting {
         }
         let retry_after_secs = decision
             .retry_after
-            .map(|d| d.as_secs_f64().ceil() as u64)
-            .unwrap_or(60)
-            .max(1);
+            .map(|d| (d.as_secs_f64().ceil() as u64).max(1));
         Err(ApiError::RateLimited {
             dimension: decision
                 .denied_by

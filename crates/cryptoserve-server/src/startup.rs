@@ -205,7 +205,11 @@ impl Application {
             let _ = tokio::time::timeout(Duration::from_secs(5), task).await;
         }
         // Last flush: everything counted until the last request finished.
-        let written = self.state.usage.flush(&self.state.store, &self.state.metrics).await;
+        let written = self
+            .state
+            .usage
+            .flush(&self.state.store, &self.state.metrics)
+            .await;
         let left = self.state.usage.pending_rows().await;
         if left > 0 {
             tracing::error!(rows = left, "usage rows could not be written before exit");

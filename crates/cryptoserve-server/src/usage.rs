@@ -44,7 +44,14 @@ impl UsageRecorder {
     }
 
     /// Counts one operation (hot path: one short lock, no I/O).
-    pub fn record(&self, identity: &str, context: &str, operation: &'static str, ok: bool, bytes: usize) {
+    pub fn record(
+        &self,
+        identity: &str,
+        context: &str,
+        operation: &'static str,
+        ok: bool,
+        bytes: usize,
+    ) {
         let key = UsageKey {
             minute: Utc::now().timestamp().div_euclid(60),
             identity: identity.to_owned(),
@@ -87,7 +94,9 @@ impl UsageRecorder {
         }
         let mut queued: usize = pending.iter().map(Vec::len).sum();
         while queued > MAX_PENDING_ROWS {
-            let Some(dropped) = pending.pop_front() else { break };
+            let Some(dropped) = pending.pop_front() else {
+                break;
+            };
             queued -= dropped.len();
             metrics.usage_rows_dropped.inc_by(dropped.len() as u64);
             tracing::error!(
@@ -100,7 +109,9 @@ impl UsageRecorder {
             let started = Instant::now();
             match store.insert_usage_batch(batch).await {
                 Ok(()) => {
-                    metrics.audit_flush_latency.observe(started.elapsed().as_secs_f64());
+                    metrics
+                        .audit_flush_latency
+                        .observe(started.elapsed().as_secs_f64());
                     written += batch.len();
                     pending.pop_front();
                 }

@@ -68,10 +68,14 @@ pub struct BodyErrors;
 impl IntoResponses for BodyErrors {
     fn responses() -> BTreeMap<String, RefOr<Response>> {
         responses([
-            (413, error("`payload_too_large`: the body exceeds the configured limit").build()),
+            (
+                413,
+                error("`payload_too_large`: the body exceeds the configured limit").build(),
+            ),
             (
                 415,
-                error("`unsupported_media_type`: the body is not sent as `application/json`").build(),
+                error("`unsupported_media_type`: the body is not sent as `application/json`")
+                    .build(),
             ),
         ])
     }

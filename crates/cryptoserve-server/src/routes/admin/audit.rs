@@ -80,7 +80,10 @@ pub(super) async fn list(
     ),
     security(("bearer" = []))
 )]
-pub(super) async fn verify(state: web::Data<AppState>, _admin: AdminPrincipal) -> ApiResult<HttpResponse> {
+pub(super) async fn verify(
+    state: web::Data<AppState>,
+    _admin: AdminPrincipal,
+) -> ApiResult<HttpResponse> {
     let verification = state.store.verify_audit_chain().await?;
     Ok(HttpResponse::Ok().json(verification))
 }

@@ -139,7 +139,10 @@ pub(super) async fn create(
     ),
     security(("bearer" = []))
 )]
-pub(super) async fn list(state: web::Data<AppState>, _admin: AdminPrincipal) -> ApiResult<HttpResponse> {
+pub(super) async fn list(
+    state: web::Data<AppState>,
+    _admin: AdminPrincipal,
+) -> ApiResult<HttpResponse> {
     let contexts = state.store.list_contexts().await?;
     Ok(HttpResponse::Ok().json(ContextList { contexts }))
 }

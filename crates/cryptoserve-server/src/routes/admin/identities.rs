@@ -136,7 +136,10 @@ pub(super) async fn create(
     ),
     security(("bearer" = []))
 )]
-pub(super) async fn list(state: web::Data<AppState>, _admin: AdminPrincipal) -> ApiResult<HttpResponse> {
+pub(super) async fn list(
+    state: web::Data<AppState>,
+    _admin: AdminPrincipal,
+) -> ApiResult<HttpResponse> {
     let identities = state.store.list_identities().await?;
     Ok(HttpResponse::Ok().json(IdentityList { identities }))
 }

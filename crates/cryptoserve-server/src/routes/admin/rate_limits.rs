@@ -163,7 +163,10 @@ fn check_key(key: &str) -> ApiResult<()> {
     ),
     security(("bearer" = []))
 )]
-pub(super) async fn list(state: web::Data<AppState>, _admin: AdminPrincipal) -> ApiResult<HttpResponse> {
+pub(super) async fn list(
+    state: web::Data<AppState>,
+    _admin: AdminPrincipal,
+) -> ApiResult<HttpResponse> {
     sync::reload_policies(&state).await?;
     let set = state.rate_limits.policies();
     let map = |m: &std::collections::HashMap<String, Policy>| {
