@@ -1,0 +1,30 @@
+//! A local CryptoServe cluster made of plain processes on loopback: the same topology as
+//! `docker-compose.scale.yml` (PostgreSQL, Redis, N `cryptoserve serve --no-migrate` backends
+//! and nginx running the repository's `nginx.scale.conf`), for machines without a container
+//! engine, for the `cryptoserve-cluster` binary and for the fault drills in `tests/drills.rs`.
+//!
+//! How the pieces fit:
+//! - `cluster.rs`: [`Cluster::up`] starts everything in dependency order and owns every
+//!   process; its methods inject the faults the drills need (kill, terminate, scale, restart
+//!   Redis, stop PostgreSQL). Dropping it tears everything down.
+//! - `backend.rs`: one `cryptoserve serve` child process with its environment and log file.
+//! - `secrets.rs`: the shared secrets, generated once with `cryptoserve keygen`.
+//! - `probe.rs`: a tiny blocking HTTP GET for readiness checks (no async runtime needed).
+//! - `process.rs`: signals (through the `kill` command, so the crate needs no `unsafe`) and
+//!   PID liveness.
+//! - `state.rs`: the state file that lets `cryptoserve-cluster down` stop, by PID, a cluster
+//!   whose `up` was backgrounded or lost.
+#![forbid(unsafe_code)]
+
+mod backend;
+mod cluster;
+mod error;
+pub mod probe;
+pub mod process;
+mod secrets;
+pub mod state;
+
+pub use backend::Backend;
+pub use cluster::{Cluster, ClusterOptions};
+pub use error::{ClusterError, Result};
+pub use secrets::Secrets;

@@ -1,0 +1,52 @@
+//! Helpers for the fault drills: finding (building) the server binary, a bounded load
+//! generator, and typed calls to the admin API and backend metrics.
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+pub mod api;
+pub mod load;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// The `cryptoserve` binary to run. `CRYPTOSERVE_BIN` wins; otherwise the server is built
+/// (a no-op when fresh) into the target dir this test runs from, so `cargo test -p
+/// cryptoserve-cluster` works from a clean checkout, where nothing else builds it.
+pub fn server_binary() -> PathBuf {
+    if let Some(path) = std::env::var_os("CRYPTOSERVE_BIN") {
+        return PathBuf::from(path);
+    }
+    // <target>/<profile>/deps/drills-<hash>
+    let exe = std::env::current_exe().expect("test executable path");
+    let profile_dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("test executable lives in <target>/<profile>/deps");
+    let target_dir = profile_dir.parent().expect("profile dir has a parent");
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let mut build = Command::new(cargo);
+    build
+        .args(["build", "-p", "cryptoserve-server", "--bin", "cryptoserve"])
+        .arg("--target-dir")
+        .arg(target_dir)
+        .current_dir(repo_root());
+    if profile_dir
+        .file_name()
+        .is_some_and(|name| name == "release")
+    {
+        build.arg("--release");
+    }
+    let status = build.status().expect("running cargo build for the server");
+    assert!(status.success(), "building cryptoserve failed: {status}");
+    let binary = profile_dir.join("cryptoserve");
+    assert!(
+        binary.is_file(),
+        "{} missing after the build",
+        binary.display()
+    );
+    binary
+}
+
+/// The checkout root (nginx.scale.conf lives there).
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
