@@ -231,8 +231,8 @@ fn drill_3_redis_restart(drills: &mut Drills) {
             .map(|i| {
                 metric_sum(
                     &drills.metrics(i),
-                    "cryptoserve_rate_limit_fallback_decisions",
-                    "",
+                    "cryptoserve_rate_limit_backend_decisions_total",
+                    "backend=\"fallback\"",
                 )
             })
             .sum()

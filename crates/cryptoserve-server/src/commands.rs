@@ -102,7 +102,13 @@ pub fn config_show(settings: &Settings) -> anyhow::Result<()> {
         Some(_) => "[redacted]".to_owned(),
         None => "(not set)".to_owned(),
     };
-    let resolved = secrets::resolve(settings).ok();
+    // Showing the configuration must not create development secrets as a side effect: only
+    // resolve (to print the master key id) when the key already exists somewhere.
+    let key_exists =
+        settings.master_key.is_some() || settings.data_dir.join("master.key").is_file();
+    let resolved = key_exists
+        .then(|| secrets::resolve(settings).ok())
+        .flatten();
     let lines = [
         (
             "CRYPTOSERVE_ENV",

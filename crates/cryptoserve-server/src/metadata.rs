@@ -139,6 +139,11 @@ impl MetadataCache {
         self.revoked_identities.write().insert(id.to_owned());
     }
 
+    /// Marks a token id revoked locally at once (other instances learn via the counter).
+    pub fn revoke_token(&self, token_id: &str) {
+        self.revoked_tokens.write().insert(token_id.to_owned());
+    }
+
     /// Whether an identity or a token id is revoked.
     pub fn is_revoked(&self, identity_id: &str, token_id: &str) -> bool {
         self.revoked_identities.read().contains(identity_id)

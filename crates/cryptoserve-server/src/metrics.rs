@@ -24,10 +24,11 @@ pub struct Metrics {
     pub rate_limit_decisions: IntCounterVec,
     /// Rate-limit denials by dimension.
     pub rate_limit_denials: IntCounterVec,
-    /// Decisions taken by the in-process fallback because Redis could not answer.
-    pub rate_limit_fallback: IntGauge,
-    /// Redis errors seen by the limiter.
-    pub redis_errors: IntGauge,
+    /// Decisions by the limiter backend that made them (redis, local, fallback), mirrored
+    /// from the limiter's own counters at scrape time.
+    pub rate_limit_backend_decisions: IntCounterVec,
+    /// Redis errors seen by the limiter, mirrored at scrape time.
+    pub redis_errors: IntCounter,
     /// Database pool gauges (size, idle, in_use, max).
     pub db_pool: IntGaugeVec,
     /// Build information (always 1).
@@ -89,13 +90,16 @@ impl Metrics {
             ),
             &["dimension"],
         )?;
-        let rate_limit_fallback = IntGauge::new(
-            "cryptoserve_rate_limit_fallback_decisions",
-            "Decisions taken in-process because Redis could not answer (since start)",
+        let rate_limit_backend_decisions = IntCounterVec::new(
+            Opts::new(
+                "cryptoserve_rate_limit_backend_decisions_total",
+                "Rate-limit decisions by the backend that made them (fallback = Redis could not answer)",
+            ),
+            &["backend"],
         )?;
-        let redis_errors = IntGauge::new(
-            "cryptoserve_redis_errors",
-            "Redis errors seen by the rate limiter (since start)",
+        let redis_errors = IntCounter::new(
+            "cryptoserve_redis_errors_total",
+            "Redis errors seen by the rate limiter",
         )?;
         let db_pool = IntGaugeVec::new(
             Opts::new(
@@ -147,7 +151,7 @@ impl Metrics {
         registry.register(Box::new(payload_bytes.clone()))?;
         registry.register(Box::new(rate_limit_decisions.clone()))?;
         registry.register(Box::new(rate_limit_denials.clone()))?;
-        registry.register(Box::new(rate_limit_fallback.clone()))?;
+        registry.register(Box::new(rate_limit_backend_decisions.clone()))?;
         registry.register(Box::new(redis_errors.clone()))?;
         registry.register(Box::new(db_pool.clone()))?;
         registry.register(Box::new(build_info.clone()))?;
@@ -164,7 +168,7 @@ impl Metrics {
             payload_bytes,
             rate_limit_decisions,
             rate_limit_denials,
-            rate_limit_fallback,
+            rate_limit_backend_decisions,
             redis_errors,
             db_pool,
             build_info,
@@ -175,6 +179,22 @@ impl Metrics {
             usage_rows_dropped,
             rate_limit_latency,
         })
+    }
+
+    /// Brings the mirrored limiter counters up to the limiter's own totals.
+    pub fn mirror_limiter(&self, stats: &cryptoserve_ratelimit::LimiterStats) {
+        for (backend, total) in [
+            ("redis", stats.redis_decisions),
+            ("local", stats.local_decisions),
+            ("fallback", stats.fallback_decisions),
+        ] {
+            let counter = self
+                .rate_limit_backend_decisions
+                .with_label_values(&[backend]);
+            counter.inc_by(total.saturating_sub(counter.get()));
+        }
+        self.redis_errors
+            .inc_by(stats.redis_errors.saturating_sub(self.redis_errors.get()));
     }
 
     /// Text exposition of every collector.

@@ -13,12 +13,14 @@ pub mod records;
 mod responses;
 mod usage;
 
-use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
-use utoipa::{Modify, OpenApi};
+use std::borrow::Cow;
 
-pub use responses::{
-    error, AuthErrors, BodyErrors, ErrorBody, ErrorDetail, RateLimited, StoreErrors,
-};
+use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::RefOr;
+use utoipa::{Modify, OpenApi, PartialSchema, ToSchema};
+
+pub use responses::{AuthErrors, BodyErrors, ErrorBody, ErrorDetail, RateLimited, StoreErrors};
 
 use crate::routes;
 
@@ -32,7 +34,7 @@ use crate::routes;
                        `{\"error\": {\"code\", \"message\", \"request_id\"}}` with a stable `code`.",
         license(name = "Apache-2.0", identifier = "Apache-2.0"),
     ),
-    components(schemas(ErrorBody, ErrorDetail)),
+    components(schemas(ErrorBody, ErrorDetail, ContextName)),
     modifiers(&BearerScheme),
     tags(
         (name = "crypto", description = "Encrypt, decrypt, rewrap and data keys; needs a token allowed to use the context"),
@@ -42,6 +44,33 @@ use crate::routes;
     )
 )]
 struct ApiFrame;
+
+/// What `cryptoserve_core::ContextName::parse` accepts.
+pub const CONTEXT_NAME_PATTERN: &str = "^[a-zA-Z0-9][a-zA-Z0-9._-]{0,63}$";
+
+/// The schema of a context name (`cryptoserve_core::ContextName`, which the core crate keeps
+/// free of OpenAPI).
+#[derive(Debug)]
+pub struct ContextName;
+
+impl PartialSchema for ContextName {
+    fn schema() -> RefOr<Schema> {
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .pattern(Some(CONTEXT_NAME_PATTERN))
+            .description(Some(
+                "A context name: 1-64 of `[a-zA-Z0-9._-]`, starting alphanumeric.",
+            ))
+            .examples([serde_json::json!("payments")])
+            .into()
+    }
+}
+
+impl ToSchema for ContextName {
+    fn name() -> Cow<'static, str> {
+        Cow::Borrowed("ContextName")
+    }
+}
 
 /// Adds the `bearer` security scheme the operations refer to.
 #[derive(Debug)]

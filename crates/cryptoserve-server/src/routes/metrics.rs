@@ -40,15 +40,9 @@ async fn metrics(state: web::Data<AppState>) -> ApiResult<HttpResponse> {
             .with_label_values(&[label])
             .set(i64::from(value));
     }
-    let stats = state.rate_limits.limiter.stats();
     state
         .metrics
-        .rate_limit_fallback
-        .set(i64::try_from(stats.fallback_decisions).unwrap_or(i64::MAX));
-    state
-        .metrics
-        .redis_errors
-        .set(i64::try_from(stats.redis_errors).unwrap_or(i64::MAX));
+        .mirror_limiter(&state.rate_limits.limiter.stats());
     let text = state
         .metrics
         .render()

@@ -249,7 +249,12 @@ pub async fn metric(app: &TestApp, name: &str, labels: &str) -> f64 {
 
 /// Decisions taken in-process because Redis could not answer, since start.
 pub async fn fallback_decisions(app: &TestApp) -> f64 {
-    metric(app, "cryptoserve_rate_limit_fallback_decisions", "").await
+    metric(
+        app,
+        "cryptoserve_rate_limit_backend_decisions_total",
+        "backend=\"fallback\"",
+    )
+    .await
 }
 
 /// `/health/ready`: status code and body.

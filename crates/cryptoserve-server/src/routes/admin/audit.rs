@@ -12,8 +12,8 @@ use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 
 pub(super) fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/audit", web::get().to(list))
-        .route("/audit/verify", web::get().to(verify));
+    cfg.service(super::resource("/audit").route(web::get().to(list)))
+        .service(super::resource("/audit/verify").route(web::get().to(verify)));
 }
 
 /// Query parameters.
@@ -25,6 +25,7 @@ pub struct AuditQuery {
     /// Only rows with a larger id (for paging).
     pub after_id: Option<i64>,
     /// Page size, 1-1000 (default 100).
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<u64>,
 }
 

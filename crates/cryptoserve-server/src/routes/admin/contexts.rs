@@ -7,30 +7,35 @@ use utoipa::ToSchema;
 use cryptoserve_core::{Algorithm, ContextName};
 use cryptoserve_store::{ContextRecord, KeyVersionRecord, NewContext};
 
-use super::{audit_entry, audit_failure};
+use super::{audit_entry, audit_failure, resource};
 use crate::auth::AdminPrincipal;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 
 pub(super) fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/contexts", web::post().to(create))
-        .route("/contexts", web::get().to(list))
-        .route("/contexts/{name}", web::get().to(show))
-        .route("/contexts/{name}/rotate", web::post().to(rotate))
-        .route(
-            "/contexts/{name}/min-decryption-version",
-            web::put().to(set_min_decryption_version),
-        );
+    cfg.service(
+        resource("/contexts")
+            .route(web::post().to(create))
+            .route(web::get().to(list)),
+    )
+    .service(resource("/contexts/{name}").route(web::get().to(show)))
+    .service(resource("/contexts/{name}/rotate").route(web::post().to(rotate)))
+    .service(
+        resource("/contexts/{name}/min-decryption-version")
+            .route(web::put().to(set_min_decryption_version)),
+    );
 }
 
 /// Create body.
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct CreateContext {
     /// `^[a-zA-Z0-9][a-zA-Z0-9._-]{0,63}$`
+    #[schema(value_type = crate::openapi::ContextName)]
     pub name: String,
     /// Free text.
     pub description: Option<String>,
     /// `aes-256-gcm` (default) or `chacha20-poly1305`.
+    #[schema(value_type = Option<crate::openapi::records::Algorithm>)]
     pub algorithm: Option<String>,
 }
 
@@ -58,6 +63,7 @@ pub struct ContextList {
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct MinVersion {
     /// Oldest version still decryptable.
+    #[schema(example = 1)]
     pub version: u32,
 }
 
@@ -152,7 +158,7 @@ pub(super) async fn list(
     path = "/api/admin/contexts/{name}",
     tag = "admin",
     operation_id = "show_context",
-    params(("name" = String, Path, description = "Context name")),
+    params(("name" = crate::openapi::ContextName, Path, description = "Context name")),
     responses(
         (status = 200, description = "The context and its key versions", body = ContextDetail),
         (status = 400, description = "`invalid_request`: not a valid context name", body = crate::openapi::ErrorBody),
@@ -185,7 +191,7 @@ pub(super) async fn show(
     path = "/api/admin/contexts/{name}/rotate",
     tag = "admin",
     operation_id = "rotate_context",
-    params(("name" = String, Path, description = "Context name")),
+    params(("name" = crate::openapi::ContextName, Path, description = "Context name")),
     responses(
         (status = 200, description = "Rotated: a new current key version", body = crate::openapi::records::ContextRecord),
         (status = 400, description = "`invalid_request`: not a valid context name", body = crate::openapi::ErrorBody),
@@ -223,7 +229,7 @@ pub(super) async fn rotate(
     path = "/api/admin/contexts/{name}/min-decryption-version",
     tag = "admin",
     operation_id = "set_min_decryption_version",
-    params(("name" = String, Path, description = "Context name")),
+    params(("name" = crate::openapi::ContextName, Path, description = "Context name")),
     request_body = MinVersion,
     responses(
         (status = 200, description = "Versions below it are retired", body = crate::openapi::records::ContextRecord),

@@ -7,18 +7,24 @@ use utoipa::ToSchema;
 
 use cryptoserve_store::{IdentityRecord, Role};
 
-use super::{audit_entry, audit_failure};
+use super::{audit_entry, audit_failure, resource};
 use crate::auth::identities::{create_identity, IdentityRequest};
 use crate::auth::AdminPrincipal;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 
 pub(super) fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/identities", web::post().to(create))
-        .route("/identities", web::get().to(list))
-        .route("/identities/{id}", web::get().to(show))
-        .route("/identities/{id}", web::delete().to(revoke))
-        .route("/tokens/revoke", web::post().to(revoke_token));
+    cfg.service(
+        resource("/identities")
+            .route(web::post().to(create))
+            .route(web::get().to(list)),
+    )
+    .service(
+        resource("/identities/{id}")
+            .route(web::get().to(show))
+            .route(web::delete().to(revoke)),
+    )
+    .service(resource("/tokens/revoke").route(web::post().to(revoke_token)));
 }
 
 /// Create body.
@@ -192,6 +198,14 @@ pub(super) async fn revoke(
 ) -> ApiResult<HttpResponse> {
     let id = path.into_inner();
     let entry = audit_entry(&state, &req, &admin, "identity.revoke", &id);
+    if id == admin.0.id() {
+        // Revoking oneself would lock the caller out mid-session (and, for the last admin,
+        // everyone); another admin must do it.
+        let error = ApiError::Conflict(
+            "an identity cannot revoke itself; ask another admin to revoke it".into(),
+        );
+        return Err(audit_failure(&state, entry, error).await);
+    }
     match state.store.revoke_identity(&id, entry.clone()).await {
         Ok(identity) => {
             state.metadata.revoke_identity(&identity.id);
@@ -237,12 +251,16 @@ pub(super) async fn revoke_token(
         .revoke_token(&claims.jti, &claims.sub, expires_at, entry.clone())
         .await
     {
-        Ok(()) => Ok(HttpResponse::Ok().json(RevokedToken {
-            revoked: RevokedTokenIds {
-                jti: claims.jti.clone(),
-                identity_id: claims.sub.clone(),
-            },
-        })),
+        Ok(()) => {
+            // Refused here at once; other instances learn through the change counter.
+            state.metadata.revoke_token(&claims.jti);
+            Ok(HttpResponse::Ok().json(RevokedToken {
+                revoked: RevokedTokenIds {
+                    jti: claims.jti.clone(),
+                    identity_id: claims.sub.clone(),
+                },
+            }))
+        }
         Err(error) => Err(audit_failure(&state, entry, error.into()).await),
     }
 }

@@ -38,27 +38,38 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 /// The admin routes' part of the API description (`GET /usage` is described in
 /// `crate::openapi::usage`).
 #[derive(Debug, OpenApi)]
-#[openapi(paths(
-    contexts::create,
-    contexts::list,
-    contexts::show,
-    contexts::rotate,
-    contexts::set_min_decryption_version,
-    identities::create,
-    identities::list,
-    identities::show,
-    identities::revoke,
-    identities::revoke_token,
-    rate_limits::list,
-    rate_limits::put_default,
-    rate_limits::show,
-    rate_limits::put_override,
-    rate_limits::delete_override,
-    rate_limits::reset,
-    audit::list,
-    audit::verify
-))]
+#[openapi(
+    paths(
+        contexts::create,
+        contexts::list,
+        contexts::show,
+        contexts::rotate,
+        contexts::set_min_decryption_version,
+        identities::create,
+        identities::list,
+        identities::show,
+        identities::revoke,
+        identities::revoke_token,
+        rate_limits::list,
+        rate_limits::put_default,
+        rate_limits::show,
+        rate_limits::put_override,
+        rate_limits::delete_override,
+        rate_limits::reset,
+        audit::list,
+        audit::verify
+    ),
+    components(schemas(
+        rate_limits::OverrideScope,
+        crate::openapi::records::RateLimitDimension
+    ))
+)]
 pub struct AdminApi;
+
+/// A route whose other methods answer 405 `method_not_allowed`, as the crypto routes do.
+fn resource(path: &str) -> actix_web::Resource {
+    web::resource(path).default_service(web::to(crate::middleware::method_not_allowed))
+}
 
 /// The audit entry for an admin action by `admin` in this request.
 pub fn audit_entry(

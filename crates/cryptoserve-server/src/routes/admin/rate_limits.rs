@@ -11,7 +11,7 @@ use utoipa::ToSchema;
 use cryptoserve_ratelimit::{Dimension, Policy};
 use cryptoserve_store::{RateLimitDimension, RateLimitScope};
 
-use super::{audit_entry, audit_failure};
+use super::{audit_entry, audit_failure, resource};
 use crate::auth::AdminPrincipal;
 use crate::error::{ApiError, ApiResult};
 use crate::rate_limit::parse_dimension;
@@ -24,29 +24,28 @@ pub const MAX_REQUESTS_PER_MINUTE: u32 = 10_000_000;
 pub const MAX_BURST_SIZE: u32 = 1_000_000;
 
 pub(super) fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/rate-limits", web::get().to(list))
-        .route(
-            "/rate-limits/defaults/{dimension}",
-            web::put().to(put_default),
+    // `defaults/{dimension}` before `{scope}/{key}`, which would match it too.
+    cfg.service(resource("/rate-limits").route(web::get().to(list)))
+        .service(resource("/rate-limits/defaults/{dimension}").route(web::put().to(put_default)))
+        .service(
+            resource("/rate-limits/{scope}/{key}")
+                .route(web::get().to(show))
+                .route(web::put().to(put_override))
+                .route(web::delete().to(delete_override)),
         )
-        .route("/rate-limits/{scope}/{key}", web::get().to(show))
-        .route("/rate-limits/{scope}/{key}", web::put().to(put_override))
-        .route(
-            "/rate-limits/{scope}/{key}",
-            web::delete().to(delete_override),
-        )
-        .route(
-            "/rate-limits/reset/{dimension}/{key}",
-            web::post().to(reset),
-        );
+        .service(resource("/rate-limits/reset/{dimension}/{key}").route(web::post().to(reset)));
 }
 
 /// A policy as the API takes and shows it.
 #[derive(Debug, Clone, Copy, Deserialize, Serialize, ToSchema)]
 pub struct PolicyBody {
     /// Sustained rate.
+    // utoipa takes only literals here: keep in step with MAX_REQUESTS_PER_MINUTE.
+    #[schema(minimum = 1, maximum = 10_000_000)]
     pub requests_per_minute: u32,
     /// Requests allowed at once above the sustained rate.
+    // Keep in step with MAX_BURST_SIZE.
+    #[schema(minimum = 1, maximum = 1_000_000)]
     pub burst_size: u32,
     /// Whether the policy is enforced (default true).
     #[serde(default = "enabled_default")]

@@ -9,7 +9,7 @@ use crate::error::ApiResult;
 use crate::state::AppState;
 
 pub(super) fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/usage", web::get().to(usage));
+    cfg.service(super::resource("/usage").route(web::get().to(usage)));
 }
 
 /// Filters.

@@ -16,8 +16,10 @@ pub struct EncryptItem {
     /// Caller's id for the item (default: its index).
     pub id: Option<String>,
     /// Base64 plaintext.
+    #[schema(format = Byte, example = "aGVsbG8=")]
     pub plaintext: String,
     /// Optional base64 associated data.
+    #[schema(format = Byte)]
     pub associated_data: Option<String>,
 }
 
@@ -29,6 +31,7 @@ pub struct DecryptItem {
     /// `cs1:v...` ciphertext.
     pub ciphertext: String,
     /// Optional base64 associated data.
+    #[schema(format = Byte)]
     pub associated_data: Option<String>,
 }
 
@@ -36,6 +39,7 @@ pub struct DecryptItem {
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct BatchRequest<T> {
     /// Context for every item.
+    #[schema(value_type = crate::openapi::ContextName)]
     pub context: String,
     /// The items.
     pub items: Vec<T>,
@@ -54,6 +58,7 @@ pub struct ItemResult {
     pub key_version: Option<u32>,
     /// For decrypt.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(format = Byte)]
     pub plaintext: Option<String>,
     /// Why this item failed.
     #[serde(skip_serializing_if = "Option::is_none")]

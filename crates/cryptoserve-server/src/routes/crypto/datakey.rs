@@ -15,8 +15,10 @@ use crate::state::AppState;
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct DataKeyRequest {
     /// Context name.
+    #[schema(value_type = crate::openapi::ContextName)]
     pub context: String,
     /// 128 or 256 (default 256).
+    #[schema(example = 256)]
     pub bits: Option<u32>,
     /// Whether to return the plaintext key too (default true). Without it, the caller stores
     /// the wrapped key and unwraps it later with decrypt.
@@ -30,6 +32,7 @@ pub struct DataKeyResponse {
     pub wrapped_key: String,
     /// Base64 key bytes, when asked for.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(format = Byte)]
     pub plaintext_key: Option<String>,
     /// Context key version used.
     pub key_version: u32,

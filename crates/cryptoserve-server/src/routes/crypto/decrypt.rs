@@ -13,10 +13,12 @@ use crate::state::AppState;
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct DecryptRequest {
     /// Context name.
+    #[schema(value_type = crate::openapi::ContextName)]
     pub context: String,
     /// `cs1:v<version>:...` as returned by encrypt.
     pub ciphertext: String,
     /// The base64 associated data given at encryption, if any.
+    #[schema(format = Byte)]
     pub associated_data: Option<String>,
 }
 
@@ -24,6 +26,7 @@ pub struct DecryptRequest {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct DecryptResponse {
     /// Base64 plaintext.
+    #[schema(format = Byte)]
     pub plaintext: String,
 }
 

@@ -13,10 +13,13 @@ use crate::state::AppState;
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct EncryptRequest {
     /// Context name.
+    #[schema(value_type = crate::openapi::ContextName)]
     pub context: String,
     /// Base64 plaintext.
+    #[schema(format = Byte, example = "aGVsbG8=")]
     pub plaintext: String,
     /// Optional base64 associated data, required again to decrypt.
+    #[schema(format = Byte)]
     pub associated_data: Option<String>,
 }
 

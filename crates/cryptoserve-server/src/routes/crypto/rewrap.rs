@@ -14,10 +14,12 @@ use crate::state::AppState;
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct RewrapRequest {
     /// Context name.
+    #[schema(value_type = crate::openapi::ContextName)]
     pub context: String,
     /// Ciphertext under any still-accepted version.
     pub ciphertext: String,
     /// The base64 associated data given at encryption, if any (kept for the new ciphertext).
+    #[schema(format = Byte)]
     pub associated_data: Option<String>,
 }
 

@@ -1,0 +1,19 @@
+//! Integration tests over HTTP: the real application on port 0 (and the real binary where it
+//! matters). Scenarios that touch the database run on SQLite and on PostgreSQL; see
+//! `helpers.rs` for how the PostgreSQL server is shared by concurrent tests and stopped.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+#[path = "../support/mod.rs"]
+mod support;
+
+mod helpers;
+
+mod admin;
+mod audit;
+mod auth;
+mod binary;
+mod cluster;
+mod crypto;
+mod errors;
+mod request_id;
+mod rotation;
