@@ -185,6 +185,7 @@ pub(super) async fn show(
     responses(
         (status = 200, description = "Revoked, permanently, with every token it holds", body = crate::openapi::records::IdentityRecord),
         (status = 404, description = "`not_found`", body = crate::openapi::ErrorBody),
+        (status = 409, description = "`conflict`: an identity cannot revoke itself", body = crate::openapi::ErrorBody),
         crate::openapi::AuthErrors,
         crate::openapi::StoreErrors,
     ),
