@@ -169,6 +169,8 @@ fn drill_1_sigkill(drills: &mut Drills) {
     let retried = retried_in_access_log(&drills.cluster);
     println!("  nginx answered {retried} requests after retrying on another backend");
     assert_eq!(report.failed, 0, "{report}");
+    // No reload happens here, so the client never had to re-send: nginx alone hid the fault.
+    assert_eq!(report.retried, 0, "{report}");
     assert!(
         report.sent > 100,
         "too little load to mean anything: {report}"
@@ -196,6 +198,8 @@ fn drill_2_sigterm(drills: &mut Drills) {
     let report = drills.finish(load);
     let saw_draining = watcher.join().unwrap();
     assert_eq!(report.failed, 0, "{report}");
+    // No reload happens here, so the client never had to re-send: nginx alone hid the fault.
+    assert_eq!(report.retried, 0, "{report}");
     assert!(status.success(), "backend 1 exited with {status}; {report}");
     assert!(
         saw_draining,
@@ -267,6 +271,8 @@ fn drill_3_redis_restart(drills: &mut Drills) {
         recovered.elapsed().as_secs_f64() - 2.5
     );
     assert_eq!(report.failed, 0, "{report}");
+    // No reload happens here, so the client never had to re-send: nginx alone hid the fault.
+    assert_eq!(report.retried, 0, "{report}");
     assert!(
         during > before,
         "no decision fell back while Redis was down; {report}"
@@ -318,6 +324,8 @@ fn drill_4_postgres_outage(drills: &mut Drills) {
         during.status, during.body
     );
     assert_eq!(report.failed, 0, "{report}");
+    // No reload happens here, so the client never had to re-send: nginx alone hid the fault.
+    assert_eq!(report.retried, 0, "{report}");
     assert_eq!(
         during.status, 503,
         "admin call during the outage: {during:?}; {report}"

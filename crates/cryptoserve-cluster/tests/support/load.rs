@@ -40,6 +40,9 @@ pub struct Report {
     pub p99: Duration,
     pub max: Duration,
     pub elapsed: Duration,
+    /// Requests re-sent once after the client's keep-alive connection to nginx was closed
+    /// under them (nginx reload); counted, never hidden. Crypto routes are safe to retry.
+    pub retried: u64,
     /// The first few failures, for the assertion message.
     pub failures: Vec<String>,
     /// (plaintext, ciphertext) pairs produced through nginx, for the cross-instance drill.
@@ -51,11 +54,12 @@ impl std::fmt::Display for Report {
         let rate = self.sent as f64 / self.elapsed.as_secs_f64().max(0.001);
         write!(
             f,
-            "[{}] sent {} succeeded {} failed {} p99 {:.1} ms max {:.1} ms ({:.0} req/s over {:.1} s)",
+            "[{}] sent {} succeeded {} failed {} retried {} p99 {:.1} ms max {:.1} ms ({:.0} req/s over {:.1} s)",
             self.name,
             self.sent,
             self.succeeded,
             self.failed,
+            self.retried,
             self.p99.as_secs_f64() * 1000.0,
             self.max.as_secs_f64() * 1000.0,
             rate,
@@ -72,6 +76,7 @@ impl std::fmt::Display for Report {
 struct ClientStats {
     latencies: Vec<Duration>,
     failed: u64,
+    retried: u64,
     failures: Vec<String>,
     ciphertexts: Vec<(Vec<u8>, String)>,
 }
@@ -119,6 +124,7 @@ impl Load {
         for handle in self.clients {
             let stats = runtime.block_on(handle).expect("load client task");
             report.failed += stats.failed;
+            report.retried += stats.retried;
             report.failures.extend(stats.failures);
             report.ciphertexts.extend(stats.ciphertexts);
             latencies.extend(stats.latencies);
@@ -186,12 +192,21 @@ async fn call(
     stats: &mut ClientStats,
 ) -> Option<Value> {
     let started = Instant::now();
-    let result = client
-        .post(format!("{}/api/v1/crypto/{operation}", config.url))
-        .bearer_auth(&config.token)
-        .json(body)
-        .send()
-        .await;
+    let send = || {
+        client
+            .post(format!("{}/api/v1/crypto/{operation}", config.url))
+            .bearer_auth(&config.token)
+            .json(body)
+            .send()
+    };
+    let mut result = send().await;
+    // An idle keep-alive connection that nginx closes (e.g. old workers after a reload) while
+    // the request is being written fails without any response. Like any HTTP client should for
+    // a request that is safe to retry, re-send once on a fresh connection — and count it.
+    if matches!(&result, Err(error) if error.is_request() && !error.is_timeout()) {
+        stats.retried += 1;
+        result = send().await;
+    }
     let outcome = match result {
         Ok(response) => {
             let status = response.status().as_u16();
