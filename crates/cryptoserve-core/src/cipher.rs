@@ -167,12 +167,12 @@ impl Cipher {
             commitment: key.commitment,
         }
         .encode();
-        let aad = envelope::associated_data(&header, &spec.name, ad);
-
         let mut out = Vec::with_capacity(HEADER_LEN + plaintext.len() + TAG_LEN);
         out.extend_from_slice(&header);
         out.extend_from_slice(plaintext);
-        let tag = aead::seal_detached(&key.aead, nonce, &aad, &mut out[HEADER_LEN..])?;
+        let tag = envelope::with_associated_data(&header, &spec.name, ad, |aad| {
+            aead::seal_detached(&key.aead, nonce, aad, &mut out[HEADER_LEN..])
+        })?;
         out.extend_from_slice(&tag);
         Ok(Sealed {
             envelope: out,
@@ -199,9 +199,11 @@ impl Cipher {
         if !bool::from(key.commitment.ct_eq(&header.commitment)) {
             return Err(CoreError::DecryptionFailed);
         }
-        let aad = envelope::associated_data(parsed.header_bytes, &spec.name, ad);
         let mut buffer = parsed.body.to_vec();
-        let plaintext_len = aead::open_in_place(&key.aead, header.nonce, &aad, &mut buffer)?.len();
+        let plaintext_len =
+            envelope::with_associated_data(parsed.header_bytes, &spec.name, ad, |aad| {
+                aead::open_in_place(&key.aead, header.nonce, aad, &mut buffer).map(|p| p.len())
+            })?;
         buffer.truncate(plaintext_len);
         Ok(buffer)
     }

@@ -107,6 +107,36 @@ pub fn associated_data(header: &[u8], context: &ContextName, ad: &[u8]) -> Vec<u
     out
 }
 
+/// Calls `f` with the associated data, built on the stack when it fits (the common case:
+/// header, a short context name and little caller data), so sealing small messages does not
+/// allocate for it. The bytes are exactly those of [`associated_data`].
+pub fn with_associated_data<T>(
+    header: &[u8],
+    context: &ContextName,
+    ad: &[u8],
+    f: impl FnOnce(&[u8]) -> T,
+) -> T {
+    const STACK: usize = 256;
+    let context_bytes = context.as_str().as_bytes();
+    let len = header.len() + 8 + context_bytes.len() + ad.len();
+    if len > STACK {
+        return f(&associated_data(header, context, ad));
+    }
+    let mut buffer = [0u8; STACK];
+    let mut at = 0;
+    for part in [
+        header,
+        &(context_bytes.len() as u32).to_be_bytes(),
+        context_bytes,
+        &(ad.len() as u32).to_be_bytes(),
+        ad,
+    ] {
+        buffer[at..at + part.len()].copy_from_slice(part);
+        at += part.len();
+    }
+    f(&buffer[..at])
+}
+
 fn push_u32_prefixed(out: &mut Vec<u8>, field: &[u8]) {
     // Request bodies are capped far below 4 GiB; saturate rather than panic.
     let len = u32::try_from(field.len()).unwrap_or(u32::MAX);
@@ -160,6 +190,16 @@ mod tests {
             &[],
         ] {
             assert_eq!(parse(bad).unwrap_err(), CoreError::DecryptionFailed);
+        }
+    }
+
+    #[test]
+    fn stack_and_heap_associated_data_agree() {
+        let name = ContextName::parse("payments").unwrap();
+        for ad_len in [0, 10, 180, 400] {
+            let ad = vec![7u8; ad_len];
+            let heap = associated_data(&[1u8; HEADER_LEN], &name, &ad);
+            with_associated_data(&[1u8; HEADER_LEN], &name, &ad, |aad| assert_eq!(aad, heap));
         }
     }
 
