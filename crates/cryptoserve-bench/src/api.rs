@@ -1,0 +1,147 @@
+//! The handful of API calls that prepare a setup: a context, raised rate-limit defaults,
+//! and a ciphertext for the decrypt scenario. Load itself always comes from wrk.
+
+use std::time::{Duration, Instant};
+
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine as _;
+use serde_json::{json, Value};
+
+use crate::error::{io_err, BenchError, Result};
+
+/// Defaults the benchmark raises every dimension to: the largest values the admin API
+/// accepts (`MAX_REQUESTS_PER_MINUTE`, `MAX_BURST_SIZE` in the server), far above what
+/// this machine can reach, so the limiter decides but never refuses.
+pub const RAISED_REQUESTS_PER_MINUTE: u32 = 10_000_000;
+/// See [`RAISED_REQUESTS_PER_MINUTE`]; also covers a batch of 100 (cost 100).
+pub const RAISED_BURST_SIZE: u32 = 1_000_000;
+
+/// A small blocking client over one server (or nginx) with an admin token.
+#[derive(Debug)]
+pub struct Api {
+    runtime: tokio::runtime::Runtime,
+    client: reqwest::Client,
+    token: String,
+}
+
+impl Api {
+    /// A client authenticating with `token`.
+    pub fn new(token: &str) -> Result<Api> {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(io_err("starting the setup client's runtime"))?;
+        let client = reqwest::Client::builder()
+            .timeout(Duration::from_secs(10))
+            .build()
+            .map_err(|error| http_err("building the setup client", error))?;
+        Ok(Api {
+            runtime,
+            client,
+            token: token.to_owned(),
+        })
+    }
+
+    /// Sends one JSON request; returns status, the `X-RateLimit-Limit` header and the body.
+    fn send(
+        &self,
+        method: reqwest::Method,
+        url: &str,
+        body: &Value,
+    ) -> Result<(u16, Option<u64>, Value)> {
+        let what = format!("{method} {url}");
+        self.runtime.block_on(async {
+            let response = self
+                .client
+                .request(method, url)
+                .bearer_auth(&self.token)
+                .json(body)
+                .send()
+                .await
+                .map_err(|error| http_err(&what, error))?;
+            let status = response.status().as_u16();
+            let limit = response
+                .headers()
+                .get("X-RateLimit-Limit")
+                .and_then(|value| value.to_str().ok()?.parse().ok());
+            let body = response.json().await.unwrap_or(Value::Null);
+            Ok((status, limit, body))
+        })
+    }
+
+    /// Creates context `name` (an existing one is fine).
+    pub fn create_context(&self, base_url: &str, name: &str) -> Result<()> {
+        let url = format!("{base_url}/api/admin/contexts");
+        let (status, _, body) = self.send(reqwest::Method::POST, &url, &json!({ "name": name }))?;
+        match status {
+            200 | 201 | 409 => Ok(()),
+            _ => Err(unexpected(&url, status, &body)),
+        }
+    }
+
+    /// Raises the ip, identity and context defaults to the `RAISED_*` values.
+    pub fn raise_rate_limits(&self, base_url: &str) -> Result<()> {
+        for dimension in ["ip", "identity", "context"] {
+            let url = format!("{base_url}/api/admin/rate-limits/defaults/{dimension}");
+            let body = json!({
+                "requests_per_minute": RAISED_REQUESTS_PER_MINUTE,
+                "burst_size": RAISED_BURST_SIZE,
+            });
+            let (status, _, answer) = self.send(reqwest::Method::PUT, &url, &body)?;
+            if status != 200 {
+                return Err(unexpected(&url, status, &answer));
+            }
+        }
+        Ok(())
+    }
+
+    /// Encrypts `plaintext` in `context`; returns the ciphertext and the rate limit in force.
+    pub fn encrypt(
+        &self,
+        base_url: &str,
+        context: &str,
+        plaintext: &[u8],
+    ) -> Result<(String, Option<u64>)> {
+        let url = format!("{base_url}/api/v1/crypto/encrypt");
+        let body = json!({ "context": context, "plaintext": STANDARD.encode(plaintext) });
+        let (status, limit, answer) = self.send(reqwest::Method::POST, &url, &body)?;
+        let ciphertext = answer.get("ciphertext").and_then(Value::as_str);
+        match (status, ciphertext) {
+            (200, Some(ciphertext)) => Ok((ciphertext.to_owned(), limit)),
+            _ => Err(unexpected(&url, status, &answer)),
+        }
+    }
+
+    /// Waits until `base_url` (one backend) applies the raised limits: in a cluster the
+    /// change reaches the other instances over Redis pub/sub, a moment later.
+    pub fn wait_for_raised_limits(&self, base_url: &str, context: &str) -> Result<()> {
+        let deadline = Instant::now() + Duration::from_secs(15);
+        loop {
+            let (_, limit) = self.encrypt(base_url, context, b"probe")?;
+            if limit.is_some_and(|limit| limit >= u64::from(RAISED_REQUESTS_PER_MINUTE)) {
+                return Ok(());
+            }
+            if Instant::now() > deadline {
+                return Err(BenchError::Http {
+                    what: format!("raised rate limits at {base_url}"),
+                    detail: format!("X-RateLimit-Limit still {limit:?} after 15 s"),
+                });
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
+fn http_err(what: &str, error: reqwest::Error) -> BenchError {
+    BenchError::Http {
+        what: what.to_owned(),
+        detail: error.to_string(),
+    }
+}
+
+fn unexpected(url: &str, status: u16, body: &Value) -> BenchError {
+    BenchError::Http {
+        what: url.to_owned(),
+        detail: format!("unexpected status {status}: {body}"),
+    }
+}

@@ -1,0 +1,152 @@
+//! `cryptoserve-bench`: the load benchmark. Run it through `scripts/bench-load`, which builds
+//! release binaries and installs wrk first. See `benches/README.md`.
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::Context as _;
+use clap::Parser;
+
+use cryptoserve_bench::machine::{self, Machine};
+use cryptoserve_bench::plot;
+use cryptoserve_bench::report::Report;
+use cryptoserve_bench::runner::{self, Plan};
+use cryptoserve_bench::setup::{SetupInputs, SetupKind};
+
+/// Load benchmark: embedded, Redis and 3-backend cluster setups driven by wrk on loopback.
+#[derive(Debug, Parser)]
+#[command(name = "cryptoserve-bench", version, about)]
+struct Cli {
+    /// Short runs (2 s, 1 s warm-up, fewer sweep steps): a smoke check, not a measurement.
+    #[arg(long)]
+    quick: bool,
+    /// Measured seconds per scenario run [default: 8, or 2 with --quick].
+    #[arg(long, value_name = "SECS")]
+    duration: Option<u64>,
+    /// The release `cryptoserve` binary [default: target/release/cryptoserve].
+    #[arg(long)]
+    server_binary: Option<PathBuf>,
+    /// Repository root (nginx.scale.conf, benches/results) [default: current directory].
+    #[arg(long, default_value = ".")]
+    repo_root: PathBuf,
+    /// Only these setups (comma-separated: embedded,redis,cluster) [default: all].
+    #[arg(long, value_delimiter = ',')]
+    only: Vec<String>,
+}
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    let started = Instant::now();
+    let started_at = chrono::Utc::now();
+    let repo_root = std::fs::canonicalize(&cli.repo_root).context("resolving --repo-root")?;
+    let server_binary = cli
+        .server_binary
+        .clone()
+        .unwrap_or_else(|| repo_root.join("target/release/cryptoserve"));
+    let server_binary = std::fs::canonicalize(&server_binary).with_context(|| {
+        format!(
+            "{} not found; build it (scripts/bench-load does)",
+            server_binary.display()
+        )
+    })?;
+    let duration = cli.duration.unwrap_or(if cli.quick { 2 } else { 8 }).max(1);
+    let plan = Plan {
+        duration: Duration::from_secs(duration),
+        warmup: Duration::from_secs(if cli.quick { 1 } else { 2 }),
+        threads: 2,
+        sweep_duration: Duration::from_secs(if cli.quick { 2 } else { duration.min(5) }),
+        sweep_fractions: if cli.quick {
+            vec![0.25, 0.5, 1.0, 1.5]
+        } else {
+            vec![0.1, 0.25, 0.5, 0.75, 0.9, 1.0, 1.25, 1.5]
+        },
+        startups: 5,
+        stop: stop_on_signal(),
+    };
+    let inputs = SetupInputs {
+        server_binary,
+        repo_root: repo_root.clone(),
+    };
+    let load_before = machine::load_average();
+    let workdir = tempfile::Builder::new()
+        .prefix("cryptoserve-bench-run-")
+        .tempdir()
+        .context("creating the work dir")?;
+
+    let mut setups = Vec::new();
+    for kind in SetupKind::ALL {
+        if !cli.only.is_empty() && !cli.only.iter().any(|name| name == kind.name()) {
+            continue;
+        }
+        eprintln!("setup {}", kind.name());
+        let sweep = kind != SetupKind::Redis;
+        let result = runner::measure_setup(kind, &inputs, &plan, workdir.path(), sweep)
+            .with_context(|| format!("the {} setup", kind.name()))?;
+        setups.push(result);
+    }
+    eprintln!("start to ready");
+    let startup = runner::start_to_ready(&inputs, &plan).context("start-to-ready timing")?;
+
+    let date = started_at.format("%Y-%m-%d").to_string();
+    let results_dir = repo_root.join("benches/results");
+    std::fs::create_dir_all(&results_dir).context("creating benches/results")?;
+    let plot_name = format!("{date}-latency.svg");
+    plot::latency_vs_throughput(&results_dir.join(&plot_name), &setups)?;
+    let command = std::env::var("CRYPTOSERVE_BENCH_COMMAND")
+        .unwrap_or_else(|_| std::env::args().collect::<Vec<_>>().join(" "));
+    let report = Report {
+        date,
+        started_at: started_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        command,
+        machine: Machine::read(&repo_root),
+        load_average_before: load_before,
+        load_average_after: machine::load_average(),
+        quick: cli.quick,
+        duration_secs: duration,
+        warmup_secs: plan.warmup.as_secs(),
+        wrk_threads: plan.threads,
+        elapsed_secs: started.elapsed().as_secs_f64(),
+        setups,
+        startup,
+        plot: plot_name,
+    };
+    report.write(&results_dir)?;
+    eprintln!(
+        "wrote {}/{}.{{md,json}} in {:.0} s",
+        results_dir.display(),
+        report.date,
+        report.elapsed_secs
+    );
+    Ok(())
+}
+
+/// A flag set by Ctrl-C or SIGTERM. The runner checks it before every wrk run and returns an
+/// error, so every process the benchmark started is stopped by its `Drop`.
+fn stop_on_signal() -> Arc<AtomicBool> {
+    let stop = Arc::new(AtomicBool::new(false));
+    let flag = Arc::clone(&stop);
+    std::thread::spawn(move || {
+        let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+        else {
+            return;
+        };
+        runtime.block_on(async {
+            let Ok(mut terminate) =
+                tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            else {
+                return;
+            };
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = terminate.recv() => {}
+            }
+            eprintln!("stopping: finishing the current run, then stopping every process");
+            flag.store(true, Ordering::Relaxed);
+        });
+    });
+    stop
+}

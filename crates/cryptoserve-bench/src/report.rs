@@ -1,0 +1,274 @@
+//! The report: `benches/results/<date>.json` (everything) and `<date>.md` (the tables).
+
+use std::fmt::Write as _;
+use std::path::Path;
+
+use serde::Serialize;
+
+use crate::error::{io_err, Result};
+use crate::machine::Machine;
+use crate::runner::{SetupResult, StartupResult, PACE_MS};
+
+/// One benchmark run.
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    /// `YYYY-MM-DD` (UTC).
+    pub date: String,
+    /// RFC 3339 start time (UTC).
+    pub started_at: String,
+    /// The command as typed.
+    pub command: String,
+    /// Machine and commit.
+    pub machine: Machine,
+    /// Load averages (1/5/15 min) before and after the run.
+    pub load_average_before: String,
+    /// See `load_average_before`.
+    pub load_average_after: String,
+    /// `--quick` was given.
+    pub quick: bool,
+    /// Measured seconds per scenario run.
+    pub duration_secs: u64,
+    /// Warm-up seconds before each measured run.
+    pub warmup_secs: u64,
+    /// wrk threads.
+    pub wrk_threads: u32,
+    /// Wall time of the whole run (setups, sweeps, start-up timing; not the build).
+    pub elapsed_secs: f64,
+    /// Per setup.
+    pub setups: Vec<SetupResult>,
+    /// Start-to-ready timing.
+    pub startup: StartupResult,
+    /// File name of the plot, next to the report.
+    pub plot: String,
+}
+
+impl Report {
+    /// Writes `<date>.json` and `<date>.md` into `dir`.
+    pub fn write(&self, dir: &Path) -> Result<()> {
+        std::fs::create_dir_all(dir).map_err(io_err("creating benches/results"))?;
+        let json = serde_json::to_string_pretty(self).unwrap_or_default();
+        let json_path = dir.join(format!("{}.json", self.date));
+        std::fs::write(&json_path, json + "\n").map_err(io_err("writing the JSON report"))?;
+        let md_path = dir.join(format!("{}.md", self.date));
+        std::fs::write(&md_path, self.markdown()).map_err(io_err("writing the Markdown report"))
+    }
+
+    /// The Markdown report.
+    pub fn markdown(&self) -> String {
+        let mut md = String::new();
+        let m = &self.machine;
+        let _ = writeln!(md, "# Load benchmark {}\n", self.date);
+        if self.quick {
+            let _ = writeln!(
+                md,
+                "**Quick run** (`--quick`: short durations, a smoke check; not for comparisons).\n"
+            );
+        }
+        let _ = writeln!(md, "| | |\n|---|---|");
+        let _ = writeln!(md, "| command | `{}` |", self.command);
+        let _ = writeln!(md, "| date | {} (started {}) |", self.date, self.started_at);
+        let _ = writeln!(md, "| commit | `{}` |", m.commit);
+        let _ = writeln!(md, "| machine | {} ({}) |", m.hostname, m.kernel);
+        let _ = writeln!(md, "| cores | {} |", m.cores);
+        let _ = writeln!(md, "| CPU | {} |", m.cpu_model);
+        let _ = writeln!(md, "| memory | {} GiB |", m.memory_gib);
+        let _ = writeln!(
+            md,
+            "| load average (1/5/15 min) | before {}, after {} |",
+            self.load_average_before, self.load_average_after
+        );
+        let _ = writeln!(
+            md,
+            "| runs | {} s measured after {} s warm-up, `wrk -t{} -c<concurrency> --latency`, keep-alive |",
+            self.duration_secs, self.warmup_secs, self.wrk_threads
+        );
+        let _ = writeln!(
+            md,
+            "| total time | {:.0} s (without the build) |",
+            self.elapsed_secs
+        );
+        let _ = writeln!(
+            md,
+            "\nwrk runs on the same {} cores as the server, so every figure includes the load \
+             generator's competition for CPU. Rate limits are raised to the API's maximum \
+             (10,000,000/min, burst 1,000,000) so the limiter decides every request but refuses none.\n",
+            m.cores
+        );
+        self.targets_section(&mut md);
+        for setup in &self.setups {
+            self.setup_section(&mut md, setup);
+        }
+        self.startup_section(&mut md);
+        md
+    }
+
+    fn setup_section(&self, md: &mut String, setup: &SetupResult) {
+        let _ = writeln!(md, "## {}: {}\n", setup.setup.name(), setup.description);
+        let _ = writeln!(
+            md,
+            "| scenario | conc | req/s | ÷ live | p50 ms | p95 ms | p99 ms | max ms | errors | RSS MiB/inst | server CPU s/1k | aux CPU s/1k | Redis trips/req (cmds) |"
+        );
+        let _ = writeln!(md, "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|");
+        for r in &setup.results {
+            let l = &r.wrk.latency;
+            let _ = writeln!(
+                md,
+                "| {} | {} | {:.0} | {:.2} | {:.2} | {:.2} | {:.2} | {:.1} | {} | {:.1} | {:.3} | {:.3} | {} |",
+                r.scenario,
+                r.concurrency,
+                r.wrk.requests_per_sec,
+                r.ratio_to_live,
+                l.p50_ms,
+                l.p95_ms,
+                l.p99_ms,
+                l.max_ms,
+                r.wrk.errors.total(),
+                r.max_rss_mib_per_instance,
+                r.server_cpu_secs_per_1k,
+                r.auxiliary_cpu_secs_per_1k,
+                match (r.redis_round_trips_per_request, r.redis_commands_per_request) {
+                    (Some(trips), Some(commands)) => format!("{trips:.2} ({commands:.1})"),
+                    _ => "–".to_owned(),
+                },
+            );
+        }
+        md.push('\n');
+        if setup.sweep.is_empty() {
+            return;
+        }
+        let _ = writeln!(
+            md,
+            "Encrypt 256 B at fixed offered rates (saturation {:.0} req/s; wrk `delay()` = {PACE_MS} ms per \
+             connection, see `crates/cryptoserve-bench/src/runner.rs`; plot: `{}`):\n",
+            setup.encrypt_saturation_rps, self.plot
+        );
+        let _ = writeln!(
+            md,
+            "| offered | conns | achieved req/s | p50 ms | p95 ms | p99 ms | max ms | errors |"
+        );
+        let _ = writeln!(md, "|--:|--:|--:|--:|--:|--:|--:|--:|");
+        for p in &setup.sweep {
+            let _ = writeln!(
+                md,
+                "| {:.0} % ({:.0}/s) | {} | {:.0} | {:.2} | {:.2} | {:.2} | {:.1} | {} |",
+                p.fraction * 100.0,
+                p.offered_rps,
+                p.connections,
+                p.achieved_rps,
+                p.latency.p50_ms,
+                p.latency.p95_ms,
+                p.latency.p99_ms,
+                p.latency.max_ms,
+                p.errors.total()
+            );
+        }
+        md.push('\n');
+    }
+
+    /// The issue's targets next to this run's figures (benchmark targets, not pass/fail).
+    fn targets_section(&self, md: &mut String) {
+        use crate::setup::SetupKind;
+        let setup = |kind: SetupKind| self.setups.iter().find(|s| s.setup == kind);
+        let encrypt_ratios = |kind: SetupKind| -> String {
+            setup(kind).map_or_else(
+                || "not run".to_owned(),
+                |s| {
+                    let ratios: Vec<String> = s
+                        .results
+                        .iter()
+                        .filter(|r| r.scenario == "encrypt_256")
+                        .map(|r| format!("{:.2} at c={}", r.ratio_to_live, r.concurrency))
+                        .collect();
+                    ratios.join(", ")
+                },
+            )
+        };
+        let _ = writeln!(md, "## Targets (issue 7) against this run\n");
+        let _ = writeln!(md, "| target | this run |\n|---|---|");
+        let _ = writeln!(
+            md,
+            "| embedded: encrypt 256 B ≥ 0.60 × `/health/live` | {} |",
+            encrypt_ratios(SetupKind::Embedded)
+        );
+        let _ = writeln!(
+            md,
+            "| Redis: encrypt 256 B ≥ 0.45 × `/health/live`, one Redis round trip per request | {}; round trips/request {} |",
+            encrypt_ratios(SetupKind::Redis),
+            setup(SetupKind::Redis)
+                .and_then(|s| s.results.iter().find(|r| r.scenario == "encrypt_256"))
+                .and_then(|r| r.redis_round_trips_per_request)
+                .map_or_else(|| "–".to_owned(), |n| format!("{n:.2}"))
+        );
+        let half = setup(SetupKind::Cluster).and_then(|s| {
+            s.sweep.iter().min_by(|a, b| {
+                (a.fraction - 0.5)
+                    .abs()
+                    .total_cmp(&(b.fraction - 0.5).abs())
+            })
+        });
+        let _ = writeln!(
+            md,
+            "| cluster: p99 ≤ 10 ms at half of saturation, zero errors | {} |",
+            half.map_or_else(
+                || "not run".to_owned(),
+                |p| format!(
+                    "p99 {:.2} ms at {:.0} req/s achieved ({:.0} % offered), {} errors",
+                    p.latency.p99_ms,
+                    p.achieved_rps,
+                    p.fraction * 100.0,
+                    p.errors.total()
+                )
+            )
+        );
+        let max_rss = self
+            .setups
+            .iter()
+            .flat_map(|s| s.results.iter().map(|r| r.max_rss_mib_per_instance))
+            .fold(0.0, f64::max);
+        let _ = writeln!(
+            md,
+            "| RSS ≤ 64 MiB per instance under load | max {max_rss:.1} MiB |"
+        );
+        let slowest_start = self
+            .startup
+            .existing_data_dir_ms
+            .iter()
+            .chain(&self.startup.fresh_data_dir_ms)
+            .copied()
+            .fold(0.0, f64::max);
+        let _ = writeln!(
+            md,
+            "| start to ready ≤ 300 ms on SQLite | slowest of {} starts: {slowest_start:.0} ms |\n",
+            self.startup.existing_data_dir_ms.len() + self.startup.fresh_data_dir_ms.len()
+        );
+    }
+
+    fn startup_section(&self, md: &mut String) {
+        let summary = |values: &[f64]| -> String {
+            let mut sorted = values.to_vec();
+            sorted.sort_by(f64::total_cmp);
+            let all: Vec<String> = values.iter().map(|v| format!("{v:.0}")).collect();
+            format!(
+                "median {:.0} ms, max {:.0} ms ({})",
+                sorted.get(sorted.len() / 2).copied().unwrap_or(0.0),
+                sorted.last().copied().unwrap_or(0.0),
+                all.join(", ")
+            )
+        };
+        let _ = writeln!(md, "## Start to ready (embedded default, SQLite)\n");
+        let _ = writeln!(
+            md,
+            "Spawn of `cryptoserve serve` → first 200 from `/health/ready` (polled every 2 ms).\n"
+        );
+        let _ = writeln!(
+            md,
+            "- fresh data dir (creates the database, migrates, generates secrets): {}",
+            summary(&self.startup.fresh_data_dir_ms)
+        );
+        let _ = writeln!(
+            md,
+            "- existing data dir: {}",
+            summary(&self.startup.existing_data_dir_ms)
+        );
+    }
+}

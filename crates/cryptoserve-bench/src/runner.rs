@@ -1,0 +1,316 @@
+//! Running the measurements: per setup, every scenario at every concurrency (warm-up, then a
+//! measured run with `/proc` sampling), the fixed-rate sweep, and start-to-ready timing.
+//!
+//! # The fixed-rate sweep
+//!
+//! wrk cannot hold a request rate and Debian has no wrk2, so the sweep paces wrk with its Lua
+//! `delay()` hook: every connection waits [`PACE_MS`] before each request, and the number of
+//! connections sets the offered rate, `connections × 1000 / PACE_MS` per second at most. A
+//! connection that is still waiting for an answer sends nothing, so near saturation the
+//! achieved rate falls below the offered one; the plot therefore uses the *achieved* rate on
+//! its x axis. Latency is measured from the moment a request is written, so, unlike wrk2, it
+//! does not include time a request would have queued behind a slow one (no coordinated-
+//! omission correction): tail figures past saturation are optimistic.
+
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::Serialize;
+
+use crate::api::Api;
+use crate::error::{io_err, BenchError, Result};
+use crate::procstat::Sampler;
+use crate::scenario::{self, Scenario, CONCURRENCIES, CONTEXT};
+use crate::server::EmbeddedServer;
+use crate::setup::{RedisCounters, Running, SetupInputs, SetupKind};
+use crate::wrk::{self, Errors, Latency, WrkResult, WrkRun};
+
+/// Per-connection pause between requests in the fixed-rate sweep.
+pub const PACE_MS: u32 = 10;
+/// Pause before each warm-up and sweep step: a server may still be draining requests that
+/// wrk abandoned when the previous run ended (a batch at c=64 queues seconds of work).
+const SETTLE: Duration = Duration::from_millis(500);
+
+/// How long and how hard to run.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    /// Measured duration of each scenario run.
+    pub duration: Duration,
+    /// Unmeasured run before each measured one (same script, same concurrency).
+    pub warmup: Duration,
+    /// wrk threads (`-t`).
+    pub threads: u32,
+    /// Duration of each sweep step.
+    pub sweep_duration: Duration,
+    /// Sweep steps as fractions of the setup's encrypt-256 saturation rate.
+    pub sweep_fractions: Vec<f64>,
+    /// Starts timed for start-to-ready (each for a fresh and for an existing data dir).
+    pub startups: usize,
+    /// Set by Ctrl-C/SIGTERM; checked before every run.
+    pub stop: Arc<AtomicBool>,
+}
+
+impl Plan {
+    fn check_stop(&self) -> Result<()> {
+        if self.stop.load(Ordering::Relaxed) {
+            return Err(BenchError::Interrupted);
+        }
+        Ok(())
+    }
+}
+
+/// One scenario at one concurrency.
+#[derive(Debug, Clone, Serialize)]
+pub struct ScenarioResult {
+    /// Scenario name.
+    pub scenario: &'static str,
+    /// Open connections.
+    pub concurrency: u32,
+    /// wrk's figures.
+    #[serde(flatten)]
+    pub wrk: WrkResult,
+    /// Largest VmRSS of any one server instance during the run, MiB.
+    pub max_rss_mib_per_instance: f64,
+    /// CPU seconds of all server instances per 1,000 requests.
+    pub server_cpu_secs_per_1k: f64,
+    /// CPU seconds of nginx, Redis and PostgreSQL per 1,000 requests (0 when none).
+    pub auxiliary_cpu_secs_per_1k: f64,
+    /// Redis commands per request (including those inside Lua scripts), when the setup has
+    /// Redis.
+    pub redis_commands_per_request: Option<f64>,
+    /// Redis script calls (`EVALSHA`/`EVAL`) per request: Redis round trips per request.
+    pub redis_round_trips_per_request: Option<f64>,
+    /// This run's rps ÷ `/health/live` rps at the same concurrency in the same setup.
+    pub ratio_to_live: f64,
+}
+
+/// One step of the fixed-rate sweep.
+#[derive(Debug, Clone, Serialize)]
+pub struct SweepPoint {
+    /// Fraction of the saturation rate offered.
+    pub fraction: f64,
+    /// Offered rate, requests/s.
+    pub offered_rps: f64,
+    /// Connections used to offer it.
+    pub connections: u32,
+    /// Achieved rate, requests/s.
+    pub achieved_rps: f64,
+    /// Latency at that rate.
+    pub latency: Latency,
+    /// Errors at that rate.
+    pub errors: Errors,
+}
+
+/// Everything measured in one setup.
+#[derive(Debug, Clone, Serialize)]
+pub struct SetupResult {
+    /// Which setup.
+    pub setup: SetupKind,
+    /// What it is.
+    pub description: &'static str,
+    /// Scenario runs, in run order.
+    pub results: Vec<ScenarioResult>,
+    /// Encrypt-256 saturation: the best rps of its two concurrencies.
+    pub encrypt_saturation_rps: f64,
+    /// Fixed-rate sweep of encrypt 256 B (empty when not swept).
+    pub sweep: Vec<SweepPoint>,
+}
+
+/// Start-to-ready of the embedded default, in milliseconds.
+#[derive(Debug, Clone, Serialize)]
+pub struct StartupResult {
+    /// Spawn → first 200 from `/health/ready` with a fresh data dir (creates the SQLite
+    /// database, runs migrations, generates development secrets).
+    pub fresh_data_dir_ms: Vec<f64>,
+    /// The same with a data dir a previous start created.
+    pub existing_data_dir_ms: Vec<f64>,
+}
+
+/// Starts `kind`, prepares it, runs every scenario (and the sweep when `sweep`), stops it.
+pub fn measure_setup(
+    kind: SetupKind,
+    inputs: &SetupInputs,
+    plan: &Plan,
+    workdir: &Path,
+    sweep: bool,
+) -> Result<SetupResult> {
+    plan.check_stop()?;
+    let dir = workdir.join(kind.name());
+    std::fs::create_dir_all(&dir).map_err(io_err("creating the setup work dir"))?;
+    let running = Running::start(kind, inputs)?;
+    let api = Api::new(&running.token)?;
+    api.create_context(&running.url, CONTEXT)?;
+    api.raise_rate_limits(&running.url)?;
+    for backend in &running.backend_urls {
+        api.wait_for_raised_limits(backend, CONTEXT)?;
+    }
+    let (ciphertext, _) = api.encrypt(&running.url, CONTEXT, &scenario::plaintext(256))?;
+    let scenarios = scenario::all(&dir, &running.token, &ciphertext)?;
+
+    let mut results = Vec::new();
+    for scenario in &scenarios {
+        for concurrency in CONCURRENCIES {
+            plan.check_stop()?;
+            eprintln!("  {} {} c={concurrency}", kind.name(), scenario.name);
+            results.push(measure(&running, plan, &dir, scenario, concurrency)?);
+        }
+    }
+    for concurrency in CONCURRENCIES {
+        let live = results
+            .iter()
+            .find(|r| r.scenario == "health_live" && r.concurrency == concurrency)
+            .map(|r| r.wrk.requests_per_sec)
+            .unwrap_or(0.0);
+        for result in results.iter_mut().filter(|r| r.concurrency == concurrency) {
+            result.ratio_to_live = if live > 0.0 {
+                result.wrk.requests_per_sec / live
+            } else {
+                0.0
+            };
+        }
+    }
+    let encrypt_saturation_rps = results
+        .iter()
+        .filter(|r| r.scenario == "encrypt_256")
+        .map(|r| r.wrk.requests_per_sec)
+        .fold(0.0, f64::max);
+    let encrypt = scenarios.iter().find(|s| s.name == "encrypt_256");
+    let sweep = match (sweep, encrypt) {
+        (true, Some(encrypt)) if encrypt_saturation_rps > 0.0 => {
+            run_sweep(&running, plan, &dir, encrypt, encrypt_saturation_rps)?
+        }
+        _ => Vec::new(),
+    };
+    if !running.is_guard_alive() {
+        return Err(BenchError::Server(format!(
+            "a server process of the {} setup died during the run",
+            kind.name()
+        )));
+    }
+    Ok(SetupResult {
+        setup: kind,
+        description: kind.description(),
+        results,
+        encrypt_saturation_rps,
+        sweep,
+    })
+}
+
+fn measure(
+    running: &Running,
+    plan: &Plan,
+    dir: &Path,
+    scenario: &Scenario,
+    concurrency: u32,
+) -> Result<ScenarioResult> {
+    let script = dir.join(format!("{}.lua", scenario.name));
+    wrk::write_script(&script, &scenario.request, None)?;
+    let mut run = WrkRun {
+        base_url: running.url.clone(),
+        script,
+        path: scenario.request.path.clone(),
+        threads: plan.threads,
+        connections: concurrency,
+        duration: plan.warmup,
+    };
+    std::thread::sleep(SETTLE);
+    wrk::run(&run, dir)?;
+    run.duration = plan.duration;
+    let redis_before = running.redis_counters();
+    let sampler = Sampler::start(&running.watch);
+    let result = wrk::run(&run, dir)?;
+    let usage = sampler.finish();
+    let redis_after = running.redis_counters();
+    let thousands = (result.requests as f64 / 1000.0).max(f64::MIN_POSITIVE);
+    let per_request = |count: fn(&RedisCounters) -> u64| match (&redis_before, &redis_after) {
+        (Some(before), Some(after)) if result.requests > 0 => {
+            Some(count(after).saturating_sub(count(before)) as f64 / result.requests as f64)
+        }
+        _ => None,
+    };
+    let redis_commands_per_request = per_request(|c| c.commands);
+    let redis_round_trips_per_request = per_request(|c| c.scripts);
+    Ok(ScenarioResult {
+        scenario: scenario.name,
+        concurrency,
+        wrk: result,
+        max_rss_mib_per_instance: usage.max_server_rss_kib as f64 / 1024.0,
+        server_cpu_secs_per_1k: usage.server_cpu_secs / thousands,
+        auxiliary_cpu_secs_per_1k: usage.auxiliary_cpu_secs / thousands,
+        redis_commands_per_request,
+        redis_round_trips_per_request,
+        ratio_to_live: 0.0,
+    })
+}
+
+fn run_sweep(
+    running: &Running,
+    plan: &Plan,
+    dir: &Path,
+    encrypt: &Scenario,
+    saturation_rps: f64,
+) -> Result<Vec<SweepPoint>> {
+    let script = dir.join("encrypt_256_paced.lua");
+    wrk::write_script(&script, &encrypt.request, Some(PACE_MS))?;
+    let mut points = Vec::new();
+    for &fraction in &plan.sweep_fractions {
+        plan.check_stop()?;
+        std::thread::sleep(SETTLE);
+        let offered = saturation_rps * fraction;
+        let connections = ((offered * f64::from(PACE_MS) / 1000.0).ceil() as u32).max(plan.threads);
+        eprintln!(
+            "  {} sweep {:.0} % ({connections} connections)",
+            running.kind.name(),
+            fraction * 100.0
+        );
+        let result = wrk::run(
+            &WrkRun {
+                base_url: running.url.clone(),
+                script: script.clone(),
+                path: encrypt.request.path.clone(),
+                threads: plan.threads,
+                connections,
+                duration: plan.sweep_duration,
+            },
+            dir,
+        )?;
+        points.push(SweepPoint {
+            fraction,
+            offered_rps: f64::from(connections) * 1000.0 / f64::from(PACE_MS),
+            connections,
+            achieved_rps: result.requests_per_sec,
+            latency: result.latency,
+            errors: result.errors,
+        });
+    }
+    Ok(points)
+}
+
+/// Times `plan.startups` starts of the embedded default on fresh data dirs, then as many on
+/// one existing data dir.
+pub fn start_to_ready(inputs: &SetupInputs, plan: &Plan) -> Result<StartupResult> {
+    let time_one = |data_dir: &Path| -> Result<f64> {
+        plan.check_stop()?;
+        let (server, ready_after) = EmbeddedServer::start(&inputs.server_binary, data_dir, &[])?;
+        drop(server);
+        Ok(ready_after.as_secs_f64() * 1000.0)
+    };
+    let mut fresh = Vec::new();
+    for _ in 0..plan.startups {
+        let dir = tempfile::tempdir().map_err(io_err("creating a temp data dir"))?;
+        fresh.push(time_one(&dir.path().join("data"))?);
+    }
+    let dir = tempfile::tempdir().map_err(io_err("creating a temp data dir"))?;
+    let data_dir = dir.path().join("data");
+    time_one(&data_dir)?;
+    let mut existing = Vec::new();
+    for _ in 0..plan.startups {
+        existing.push(time_one(&data_dir)?);
+    }
+    Ok(StartupResult {
+        fresh_data_dir_ms: fresh,
+        existing_data_dir_ms: existing,
+    })
+}
