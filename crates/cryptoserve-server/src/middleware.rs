@@ -27,6 +27,19 @@ fn sane(id: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
 }
 
+/// A new request id: a random per-process prefix and a counter (`3f9a61c2e07b4d15-1a`).
+/// Unique across instances without a `getrandom` system call per request, which a UUID v4
+/// costs and which showed up in the encrypt profile.
+fn fresh_request_id() -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    use std::sync::OnceLock;
+    static PREFIX: OnceLock<String> = OnceLock::new();
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let prefix = PREFIX.get_or_init(|| uuid::Uuid::new_v4().simple().to_string()[..16].to_owned());
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    format!("{prefix}-{n:x}")
+}
+
 /// The middleware: assigns the id, renders errors, sets the header.
 pub async fn request_id_and_errors(
     req: ServiceRequest,
@@ -38,7 +51,7 @@ pub async fn request_id_and_errors(
         .and_then(|value| value.to_str().ok())
         .filter(|value| sane(value))
         .map(str::to_owned)
-        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+        .unwrap_or_else(fresh_request_id);
     req.extensions_mut().insert(RequestId(id.clone()));
     let started = std::time::Instant::now();
 
@@ -209,5 +222,23 @@ fn describe_json_error(error: &serde_json::Error) -> String {
             }
         }
         Category::Io => "the request body could not be read".into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fresh_ids_are_unique_and_sane() {
+        let a = fresh_request_id();
+        let b = fresh_request_id();
+        assert_ne!(a, b);
+        assert!(sane(&a) && sane(&b), "{a} {b}");
+        assert_eq!(
+            a.split('-').next(),
+            b.split('-').next(),
+            "one prefix per process"
+        );
     }
 }
