@@ -20,6 +20,18 @@ pub enum DecisionSource {
     FailClosed,
 }
 
+impl DecisionSource {
+    /// The same spelling as its serde form, for metric labels without allocating.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DecisionSource::Local => "local",
+            DecisionSource::Redis => "redis",
+            DecisionSource::Fallback => "fallback",
+            DecisionSource::FailClosed => "fail_closed",
+        }
+    }
+}
+
 /// The answer for one request across all its dimensions. The header fields describe the
 /// tightest bucket: the one with the fewest remaining requests, or the denying one.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -65,6 +77,24 @@ impl Decision {
             retry_after: Some(Duration::from_secs(1)),
             denied_by: None,
             source: DecisionSource::FailClosed,
+        }
+    }
+}
+
+#[cfg(test)]
+mod label_tests {
+    use super::DecisionSource;
+
+    #[test]
+    fn labels_match_the_serde_spelling() {
+        for source in [
+            DecisionSource::Local,
+            DecisionSource::Redis,
+            DecisionSource::Fallback,
+            DecisionSource::FailClosed,
+        ] {
+            let serde = serde_json::to_string(&source).unwrap();
+            assert_eq!(serde, format!("\"{}\"", source.as_str()));
         }
     }
 }

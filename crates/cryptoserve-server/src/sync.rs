@@ -60,14 +60,19 @@ pub async fn refresh(state: &AppState, force_policies: bool) {
         .set(i64::try_from(state.metadata.context_count()).unwrap_or(i64::MAX));
 }
 
+/// Policy-change announcements from other instances (only with Redis).
+fn subscribe(state: &AppState) -> Option<tokio::sync::broadcast::Receiver<String>> {
+    match &state.rate_limits.limiter {
+        Limiter::Redis(redis) => Some(redis.subscribe_policy_changes()),
+        Limiter::Local(_) => None,
+    }
+}
+
 /// Runs the poller and the change listener until shutdown.
 pub async fn run(state: Arc<AppState>, mut shutdown: watch::Receiver<bool>) {
     let mut ticker = tokio::time::interval(state.settings.cache_refresh());
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let mut announcements = match &state.rate_limits.limiter {
-        Limiter::Redis(redis) => Some(redis.subscribe_policy_changes()),
-        Limiter::Local(_) => None,
-    };
+    let mut announcements = subscribe(&state);
     loop {
         let announcement = async {
             match announcements.as_mut() {
@@ -82,10 +87,7 @@ pub async fn run(state: Arc<AppState>, mut shutdown: watch::Receiver<bool>) {
                     refresh(&state, true).await;
                 } else {
                     // Lagged or closed: resubscribe and let the poll catch up.
-                    announcements = match &state.rate_limits.limiter {
-                        Limiter::Redis(redis) => Some(redis.subscribe_policy_changes()),
-                        Limiter::Local(_) => None,
-                    };
+                    announcements = subscribe(&state);
                 }
             }
             _ = shutdown.changed() => {

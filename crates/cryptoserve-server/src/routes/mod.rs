@@ -14,6 +14,12 @@ pub mod openapi;
 
 use actix_web::web;
 
+/// A route whose other methods answer 405 `method_not_allowed` instead of falling through to
+/// the 404 default service. Every route family registers through this.
+pub fn resource(path: &str) -> actix_web::Resource {
+    web::resource(path).default_service(web::to(crate::middleware::method_not_allowed))
+}
+
 /// Registers every route.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     health::configure(cfg);

@@ -66,10 +66,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 )]
 pub struct AdminApi;
 
-/// A route whose other methods answer 405 `method_not_allowed`, as the crypto routes do.
-fn resource(path: &str) -> actix_web::Resource {
-    web::resource(path).default_service(web::to(crate::middleware::method_not_allowed))
-}
+use super::resource;
 
 /// The audit entry for an admin action by `admin` in this request.
 pub fn audit_entry(

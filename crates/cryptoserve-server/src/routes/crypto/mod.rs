@@ -29,16 +29,15 @@ use crate::state::AppState;
 
 /// Registers the crypto routes.
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    use crate::middleware::method_not_allowed;
-    let post = |path: &str| web::resource(path).default_service(web::to(method_not_allowed));
+    use super::resource;
     cfg.service(
         web::scope("/api/v1/crypto")
-            .service(post("/encrypt").route(web::post().to(encrypt::encrypt)))
-            .service(post("/decrypt").route(web::post().to(decrypt::decrypt)))
-            .service(post("/batch/encrypt").route(web::post().to(batch::encrypt)))
-            .service(post("/batch/decrypt").route(web::post().to(batch::decrypt)))
-            .service(post("/rewrap").route(web::post().to(rewrap::rewrap)))
-            .service(post("/datakey").route(web::post().to(datakey::datakey))),
+            .service(resource("/encrypt").route(web::post().to(encrypt::encrypt)))
+            .service(resource("/decrypt").route(web::post().to(decrypt::decrypt)))
+            .service(resource("/batch/encrypt").route(web::post().to(batch::encrypt)))
+            .service(resource("/batch/decrypt").route(web::post().to(batch::decrypt)))
+            .service(resource("/rewrap").route(web::post().to(rewrap::rewrap)))
+            .service(resource("/datakey").route(web::post().to(datakey::datakey))),
     );
 }
 
@@ -104,13 +103,12 @@ impl CryptoCall {
             .metrics
             .rate_limit_latency
             .observe(started.elapsed().as_secs_f64());
-        let source = |d: &cryptoserve_ratelimit::Decision| format!("{:?}", d.source).to_lowercase();
         match admitted {
             Ok((headers, decision)) => {
                 state
                     .metrics
                     .rate_limit_decisions
-                    .with_label_values(&[&source(&decision), "allowed"])
+                    .with_label_values(&[decision.source.as_str(), "allowed"])
                     .inc();
                 Ok(Self {
                     entry,
