@@ -163,11 +163,17 @@ impl Application {
         if let Some(workers) = state.settings.workers {
             server = server.workers(workers.max(1));
         }
+        // Subscribed before the first request, so no announcement can slip between.
+        let announcements = sync::subscribe(&state);
         let server = server.listen(listener)?.run();
 
         let (shutdown_tx, shutdown_rx) = watch::channel(false);
         let background = vec![
-            tokio::spawn(sync::run(Arc::clone(&state), shutdown_rx.clone())),
+            tokio::spawn(sync::run(
+                Arc::clone(&state),
+                announcements,
+                shutdown_rx.clone(),
+            )),
             tokio::spawn(flush_usage_periodically(Arc::clone(&state), shutdown_rx)),
         ];
         Ok(Self {

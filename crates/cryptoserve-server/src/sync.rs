@@ -61,18 +61,28 @@ pub async fn refresh(state: &AppState, force_policies: bool) {
 }
 
 /// Policy-change announcements from other instances (only with Redis).
-fn subscribe(state: &AppState) -> Option<tokio::sync::broadcast::Receiver<String>> {
+///
+/// Take the receiver before the instance serves: a message published in between would
+/// otherwise be lost until the next poll.
+pub fn subscribe(state: &AppState) -> Option<Announcements> {
     match &state.rate_limits.limiter {
         Limiter::Redis(redis) => Some(redis.subscribe_policy_changes()),
         Limiter::Local(_) => None,
     }
 }
 
-/// Runs the poller and the change listener until shutdown.
-pub async fn run(state: Arc<AppState>, mut shutdown: watch::Receiver<bool>) {
+/// Policy-change payloads announced by other instances.
+pub type Announcements = tokio::sync::broadcast::Receiver<String>;
+
+/// Runs the poller and the change listener until shutdown. `announcements` comes from
+/// [`subscribe`], called before the instance started serving.
+pub async fn run(
+    state: Arc<AppState>,
+    mut announcements: Option<Announcements>,
+    mut shutdown: watch::Receiver<bool>,
+) {
     let mut ticker = tokio::time::interval(state.settings.cache_refresh());
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let mut announcements = subscribe(&state);
     loop {
         let announcement = async {
             match announcements.as_mut() {

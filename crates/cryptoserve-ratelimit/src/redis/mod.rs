@@ -112,6 +112,11 @@ impl RedisLimiter {
             tracing::warn!("redis unreachable at start; rate limiting in fallback mode");
             return;
         }
+        if !inner.policies.wait_subscribed(deadline).await {
+            tracing::warn!(
+                "policy channel not subscribed yet; changes arrive by periodic reload until it is"
+            );
+        }
         // Preloading only saves the first request a round trip; in a cluster the other
         // primaries learn the scripts through the NOSCRIPT path.
         let load = async {

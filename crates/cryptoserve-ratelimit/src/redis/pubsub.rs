@@ -8,6 +8,7 @@ use fred::clients::SubscriberClient;
 use fred::interfaces::{ClientLike, EventInterface, PubsubInterface};
 use fred::types::Builder;
 use tokio::sync::broadcast::{self, error::RecvError};
+use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::error::Result;
@@ -24,6 +25,8 @@ const BUFFER: usize = 64;
 pub(crate) struct PolicyChannel {
     subscriber: SubscriberClient,
     sender: broadcast::Sender<String>,
+    /// True once the channel has been subscribed to on the current connection.
+    subscribed: watch::Receiver<bool>,
     tasks: Vec<JoinHandle<()>>,
 }
 
@@ -53,10 +56,14 @@ impl PolicyChannel {
         // Fires on the first connection too, so this also does the initial SUBSCRIBE.
         let mut reconnects = subscriber.reconnect_rx();
         let resubscriber = subscriber.clone();
+        let (subscribed_tx, subscribed) = watch::channel(false);
         let resubscribe = tokio::spawn(async move {
             loop {
                 match reconnects.recv().await {
-                    Ok(_) => subscribe_with_retry(&resubscriber).await,
+                    Ok(_) => {
+                        let ok = subscribe_with_retry(&resubscriber).await;
+                        subscribed_tx.send_replace(ok);
+                    }
                     Err(RecvError::Lagged(_)) => {}
                     Err(RecvError::Closed) => break,
                 }
@@ -68,8 +75,19 @@ impl PolicyChannel {
         Ok(PolicyChannel {
             subscriber,
             sender,
+            subscribed,
             tasks: vec![forward, resubscribe],
         })
+    }
+
+    /// Waits until the channel is subscribed (the server acknowledged SUBSCRIBE) or
+    /// `deadline` passes. Returns whether it is subscribed. An instance that serves before
+    /// this would miss announcements made in between until its next periodic reload.
+    pub async fn wait_subscribed(&self, deadline: tokio::time::Instant) -> bool {
+        let mut subscribed = self.subscribed.clone();
+        tokio::time::timeout_at(deadline, subscribed.wait_for(|ok| *ok))
+            .await
+            .is_ok_and(|result| result.is_ok())
     }
 
     /// A new receiver of every later policy-change payload.
@@ -91,10 +109,10 @@ impl PolicyChannel {
     }
 }
 
-async fn subscribe_with_retry(subscriber: &SubscriberClient) {
+async fn subscribe_with_retry(subscriber: &SubscriberClient) -> bool {
     for _ in 0..20 {
         match subscriber.subscribe(POLICY_CHANNEL).await {
-            Ok(()) => return,
+            Ok(()) => return true,
             Err(error) => {
                 tracing::debug!(%error, "policy channel subscribe failed; retrying");
                 tokio::time::sleep(Duration::from_millis(100)).await;
@@ -102,4 +120,5 @@ async fn subscribe_with_retry(subscriber: &SubscriberClient) {
         }
     }
     tracing::warn!("could not subscribe to the policy channel; relying on periodic reloads");
+    false
 }
