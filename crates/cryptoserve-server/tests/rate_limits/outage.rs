@@ -90,12 +90,22 @@ async fn killing_redis_falls_back_without_errors_and_redis_decides_again_after_r
         redis
     })
     .await;
-    tokio::time::sleep(Duration::from_millis(500)).await;
 
     // While it is down: the fallback decides, readiness holds, the split limit is exact.
+    // A check that was on the wire when Redis died may wait out its 500 ms timeout before
+    // the fallback answers it, so allow a few of those.
     for app in &fleet.apps {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while fallback_decisions(app).await == 0.0 && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
         let fallback = fallback_decisions(app).await;
-        assert!(fallback > 0.0, "{}: no fallback decisions", app.address);
+        assert!(
+            fallback > 0.0,
+            "{}: no fallback decisions {:?} after the kill",
+            app.address,
+            killed.elapsed()
+        );
         let (status, body) = readiness(app).await;
         assert_eq!(status, 200, "readiness while Redis is down: {body}");
         assert_eq!(body["checks"]["redis"]["status"], "degraded", "{body}");
