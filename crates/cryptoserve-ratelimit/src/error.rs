@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 /// Everything that can go wrong talking to Redis.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum RateLimitError {
     /// The Redis URL could not be parsed. The URL itself is not repeated: it may hold a password.
     #[error("invalid redis url: {0}")]

@@ -18,6 +18,9 @@ pub struct LimiterStats {
     pub redis_errors: u64,
     /// Times the Lua script had to be sent again after `NOSCRIPT` (e.g. a Redis restart).
     pub script_reloads: u64,
+    /// Script runs sent to Redis. Below `redis_decisions` when concurrent checks shared a
+    /// run (standalone Redis); above it in a cluster when a request spans several slots.
+    pub redis_round_trips: u64,
 }
 
 /// Whether the limiter can currently do its job exactly.
@@ -41,6 +44,7 @@ pub(crate) struct Counters {
     pub fallback_decisions: AtomicU64,
     pub redis_errors: AtomicU64,
     pub script_reloads: AtomicU64,
+    pub redis_round_trips: AtomicU64,
     /// Microseconds; `u64::MAX` means "never measured".
     last_latency_us: AtomicU64,
     degraded: AtomicBool,
@@ -60,6 +64,7 @@ impl Counters {
             fallback_decisions: self.fallback_decisions.load(Ordering::Relaxed),
             redis_errors: self.redis_errors.load(Ordering::Relaxed),
             script_reloads: self.script_reloads.load(Ordering::Relaxed),
+            redis_round_trips: self.redis_round_trips.load(Ordering::Relaxed),
         }
     }
 

@@ -31,6 +31,59 @@ async fn three_instances_share_one_exact_limit() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_checks_share_script_runs_and_stay_exact() {
+    let server = RedisServer::start().unwrap();
+    let instances = limiters(&server.url(), 2).await;
+    // One request a minute refills nothing during the test: only the bursts count.
+    let alice = vec![
+        Check::new(Dimension::Ip, "10.0.0.9", policy(1, 10_000)),
+        Check::new(Dimension::Identity, "alice", policy(1, 100)),
+        Check::new(Dimension::Context, "shared", policy(1, 10_000)),
+    ];
+    let bob = vec![
+        Check::new(Dimension::Identity, "bob", policy(1, 30)),
+        Check::new(Dimension::Context, "shared", policy(1, 10_000)),
+    ];
+    let mut tasks = Vec::new();
+    for i in 0..600 {
+        let limiter = instances[i % 2].clone();
+        let checks = if i % 3 == 0 {
+            bob.clone()
+        } else {
+            alice.clone()
+        };
+        tasks.push(tokio::spawn(async move {
+            let decision = limiter.check(&checks, 1).await;
+            assert_eq!(decision.source, DecisionSource::Redis, "{decision:?}");
+            (checks[0].key.clone(), decision.allowed)
+        }));
+    }
+    let (mut alice_admitted, mut bob_admitted) = (0, 0);
+    for task in tasks {
+        match task.await.unwrap() {
+            (key, true) if key == "bob" => bob_admitted += 1,
+            (_, true) => alice_admitted += 1,
+            _ => {}
+        }
+    }
+    assert_eq!((alice_admitted, bob_admitted), (100, 30));
+
+    // Both instances' admissions drew on the one shared context bucket.
+    let shared = [Check::new(Dimension::Context, "shared", policy(1, 131))];
+    assert!(instances[0].check(&shared, 1).await.allowed);
+    assert!(!instances[1].check(&shared, 1).await.allowed);
+
+    let stats: Vec<_> = instances.iter().map(RedisLimiter::stats).collect();
+    let decisions: u64 = stats.iter().map(|s| s.redis_decisions).sum();
+    let trips: u64 = stats.iter().map(|s| s.redis_round_trips).sum();
+    assert_eq!(decisions, 602, "{stats:?}");
+    assert!(
+        trips < decisions,
+        "concurrent checks should share script runs: {stats:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_denied_request_consumes_nothing_across_instances() {
     let server = RedisServer::start().unwrap();
     let instances = limiters(&server.url(), 2).await;

@@ -29,6 +29,8 @@ pub struct Metrics {
     pub rate_limit_backend_decisions: IntCounterVec,
     /// Redis errors seen by the limiter, mirrored at scrape time.
     pub redis_errors: IntCounter,
+    /// Rate-limit script runs sent to Redis (mirrored from the limiter).
+    pub redis_round_trips: IntCounter,
     /// Database pool gauges (size, idle, in_use, max).
     pub db_pool: IntGaugeVec,
     /// Build information (always 1).
@@ -101,6 +103,10 @@ impl Metrics {
             "cryptoserve_redis_errors_total",
             "Redis errors seen by the rate limiter",
         )?;
+        let redis_round_trips = IntCounter::new(
+            "cryptoserve_rate_limit_redis_round_trips_total",
+            "Rate-limit script runs sent to Redis; concurrent checks share one on standalone Redis",
+        )?;
         let db_pool = IntGaugeVec::new(
             Opts::new(
                 "cryptoserve_db_pool_connections",
@@ -153,6 +159,7 @@ impl Metrics {
         registry.register(Box::new(rate_limit_denials.clone()))?;
         registry.register(Box::new(rate_limit_backend_decisions.clone()))?;
         registry.register(Box::new(redis_errors.clone()))?;
+        registry.register(Box::new(redis_round_trips.clone()))?;
         registry.register(Box::new(db_pool.clone()))?;
         registry.register(Box::new(build_info.clone()))?;
         registry.register(Box::new(cached_contexts.clone()))?;
@@ -170,6 +177,7 @@ impl Metrics {
             rate_limit_denials,
             rate_limit_backend_decisions,
             redis_errors,
+            redis_round_trips,
             db_pool,
             build_info,
             cached_contexts,
@@ -195,6 +203,11 @@ impl Metrics {
         }
         self.redis_errors
             .inc_by(stats.redis_errors.saturating_sub(self.redis_errors.get()));
+        self.redis_round_trips.inc_by(
+            stats
+                .redis_round_trips
+                .saturating_sub(self.redis_round_trips.get()),
+        );
     }
 
     /// Text exposition of every collector.

@@ -1,7 +1,10 @@
 //! [`RedisLimiter`]: exact limits shared by every instance, decided in Redis.
 //!
-//! - `round.rs`: one request → take script per hash-slot group, refund on partial denial.
-//! - `script.rs`: the Lua scripts (`take.lua`, `refund.lua`) and `EVALSHA`/`NOSCRIPT` handling.
+//! - `batch.rs`: standalone Redis; concurrent checks share one `take_many.lua` run.
+//! - `round.rs`: Redis Cluster; one request → take script per hash-slot group, refund on
+//!   partial denial.
+//! - `script.rs`: the Lua scripts (`take_many.lua`, `take.lua`, `refund.lua`) and
+//!   `EVALSHA`/`NOSCRIPT` handling.
 //! - `pubsub.rs`: the policy-change channel.
 //!
 //! Every check runs under one timeout; on error or timeout the in-process fallback (or the
@@ -9,6 +12,7 @@
 //! reconnect policy keeps reconnecting in the background, and the next check after it succeeds
 //! is decided by Redis again.
 
+mod batch;
 mod pubsub;
 mod round;
 mod script;
@@ -31,8 +35,9 @@ use crate::error::{RateLimitError, Result};
 use crate::local::LocalLimiter;
 use crate::policy::{Check, Dimension};
 use crate::stats::{Counters, LimiterHealth, LimiterStats};
+use batch::Batcher;
 use pubsub::PolicyChannel;
-use round::{bucket_key, Round};
+use round::{bucket_key, decision_from, Round};
 use script::LuaScript;
 
 /// Shared-state limiter backed by Redis or Redis Cluster; cheap to clone.
@@ -49,7 +54,9 @@ struct Inner {
     cluster: bool,
     config: RedisLimiterConfig,
     fallback: LocalLimiter,
-    counters: Counters,
+    counters: Arc<Counters>,
+    /// Standalone Redis only: the queue concurrent checks share script runs through.
+    batcher: Option<Batcher>,
     take: LuaScript,
     refund: LuaScript,
     policies: PolicyChannel,
@@ -85,13 +92,24 @@ impl RedisLimiter {
             timeout: Some(config.timeout),
             ..Options::default()
         };
+        let counters = Arc::new(Counters::new());
+        let batcher = (!cluster).then(|| {
+            Batcher::start(Arc::new(batch::Shared {
+                client: client.clone(),
+                options: options.clone(),
+                script: LuaScript::new(script::TAKE_MANY),
+                key_prefix: config.key_prefix.clone(),
+                counters: Arc::clone(&counters),
+            }))
+        });
         let limiter = RedisLimiter {
             inner: Arc::new(Inner {
                 client,
                 options,
                 cluster,
                 fallback: LocalLimiter::new(),
-                counters: Counters::new(),
+                counters,
+                batcher,
                 take: LuaScript::new(script::TAKE),
                 refund: LuaScript::new(script::REFUND),
                 policies,
@@ -139,17 +157,34 @@ impl RedisLimiter {
         if enabled.is_empty() {
             return Decision::unlimited(DecisionSource::Redis);
         }
-        let client = inner.client.with_options(&inner.options);
-        let round = Round {
-            client: &client,
-            take: &inner.take,
-            refund: &inner.refund,
-            counters: &inner.counters,
-            cluster: inner.cluster,
-            key_prefix: &inner.config.key_prefix,
-        };
         let started = Instant::now();
-        let error = match timeout(inner.config.timeout, round.decide(&enabled, cost)).await {
+        let decided = match &inner.batcher {
+            Some(batcher) => {
+                let batched = async {
+                    let reply = batcher.decide(&enabled, cost).await?;
+                    Ok(decision_from(
+                        &enabled,
+                        cost,
+                        reply.allowed,
+                        &reply.ahead_us,
+                    ))
+                };
+                timeout(inner.config.timeout, batched).await
+            }
+            None => {
+                let client = inner.client.with_options(&inner.options);
+                let round = Round {
+                    client: &client,
+                    take: &inner.take,
+                    refund: &inner.refund,
+                    counters: &inner.counters,
+                    cluster: inner.cluster,
+                    key_prefix: &inner.config.key_prefix,
+                };
+                timeout(inner.config.timeout, round.decide(&enabled, cost)).await
+            }
+        };
+        let error = match decided {
             Ok(Ok(decision)) => {
                 if inner.counters.record_success(started.elapsed()) {
                     tracing::info!("redis rate limiting recovered");
@@ -267,6 +302,9 @@ impl RedisLimiter {
 impl Drop for Inner {
     fn drop(&mut self) {
         self.policies.shutdown();
+        if let Some(batcher) = &self.batcher {
+            batcher.shutdown();
+        }
         let client = self.client.clone();
         if let Ok(runtime) = tokio::runtime::Handle::try_current() {
             runtime.spawn(async move {

@@ -30,6 +30,33 @@ pub(crate) fn bucket_key(prefix: &str, check: &Check) -> String {
     format!("{prefix}{}:{}", check.dimension.as_str(), check.key)
 }
 
+/// The caller-facing decision from what Redis reported: whether it admitted the request and
+/// each bucket's `ahead` before it.
+pub(crate) fn decision_from(
+    checks: &[&Check],
+    cost: u32,
+    admitted: bool,
+    ahead: &[u64],
+) -> Decision {
+    let buckets: Vec<BucketState> = checks
+        .iter()
+        .zip(ahead)
+        .map(|(check, &ahead_us)| BucketState {
+            dimension: check.dimension,
+            policy: check.policy,
+            ahead_us,
+        })
+        .collect();
+    let mut decision = gcra::decide(&buckets, cost, DecisionSource::Redis).decision;
+    if decision.allowed != admitted {
+        // Same integer arithmetic on both sides, so this means a script/crate mismatch;
+        // what Redis stored is the truth.
+        tracing::warn!(redis = admitted, "rate limit script and crate disagree");
+        decision.allowed = admitted;
+    }
+    decision
+}
+
 impl<C: ClientLike + Sync> Round<'_, C> {
     /// Decides `checks` (all enabled) for `cost`, all-or-nothing.
     pub async fn decide(&self, checks: &[&Check], cost: u32) -> Result<Decision> {
@@ -87,23 +114,7 @@ impl<C: ClientLike + Sync> Round<'_, C> {
             return Err(error);
         }
 
-        let buckets: Vec<BucketState> = checks
-            .iter()
-            .zip(&ahead)
-            .map(|(check, &ahead_us)| BucketState {
-                dimension: check.dimension,
-                policy: check.policy,
-                ahead_us,
-            })
-            .collect();
-        let mut decision = gcra::decide(&buckets, cost, DecisionSource::Redis).decision;
-        if decision.allowed != all_admitted {
-            // Same integer arithmetic on both sides, so this means a script/crate mismatch;
-            // what Redis stored is the truth.
-            tracing::warn!(redis = all_admitted, "rate limit script and crate disagree");
-            decision.allowed = all_admitted;
-        }
-        Ok(decision)
+        Ok(decision_from(checks, cost, all_admitted, &ahead))
     }
 
     /// Indices of `keys` grouped by hash slot (one group for standalone Redis).

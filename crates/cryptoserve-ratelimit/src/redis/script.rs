@@ -10,6 +10,8 @@ use parking_lot::RwLock;
 use crate::error::{RateLimitError, Result};
 use crate::stats::Counters;
 
+/// The batched check-and-take script (standalone Redis): many requests in one run.
+pub(crate) const TAKE_MANY: &str = include_str!("take_many.lua");
 /// The check-and-take script: decides one slot group of a request atomically.
 pub(crate) const TAKE: &str = include_str!("take.lua");
 /// The compensation script: returns a take when another slot group denied (cluster only).
@@ -77,9 +79,11 @@ impl LuaScript {
         let evalsha = CustomCommand::new_static("EVALSHA", ClusterHash::Custom(slot), false);
         let mut with_sha = vec![Value::from(sha)];
         with_sha.extend(tail.iter().cloned());
+        Counters::bump(&counters.redis_round_trips);
         let reply: Value = match client.custom(evalsha, with_sha).await {
             Err(error) if error.details().starts_with("NOSCRIPT") => {
                 Counters::bump(&counters.script_reloads);
+                Counters::bump(&counters.redis_round_trips);
                 let eval = CustomCommand::new_static("EVAL", ClusterHash::Custom(slot), false);
                 let mut with_body = vec![Value::from(self.lua)];
                 with_body.extend(tail);

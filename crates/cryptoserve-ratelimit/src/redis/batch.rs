@@ -1,0 +1,254 @@
+//! Standalone Redis: checks that arrive while earlier ones are on the wire share one script run.
+//!
+//! Every check is queued; a dispatcher takes whatever is queued (up to [`MAX_BATCH`]) and runs
+//! `take_many.lua` once for all of it, with at most [`IN_FLIGHT`] runs outstanding. Nothing
+//! waits for a batch to fill: an idle limiter sends a lone check at once, a busy one sends
+//! what queued up during the previous round trip. Each check still costs its caller exactly
+//! one round trip, while Redis parses one command, reads and writes every shared bucket
+//! (the caller's identity, a hot context) once per batch, and the client does one command's
+//! bookkeeping instead of dozens.
+//!
+//! The script decides the queued requests one after the other, each all-or-nothing, with one
+//! clock reading: the same admissions as separate `take.lua` runs at that instant. A caller
+//! that gave up (its timeout passed and the fallback answered) is dropped from the batch before
+//! it is sent, so an abandoned check does not consume quota.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use fred::clients::Client;
+use fred::interfaces::ClientLike;
+use fred::types::config::Options;
+use tokio::sync::{mpsc, oneshot, Semaphore};
+use tokio::task::JoinHandle;
+
+use crate::error::{RateLimitError, Result};
+use crate::policy::Check;
+use crate::redis::round::bucket_key;
+use crate::redis::script::LuaScript;
+use crate::stats::Counters;
+
+/// Most requests decided by one script run.
+pub(crate) const MAX_BATCH: usize = 128;
+/// Script runs outstanding at once; further checks queue and go in the next batch.
+pub(crate) const IN_FLIGHT: usize = 2;
+/// Checks that may wait for a batch before callers wait to enqueue (under their timeout).
+const QUEUE: usize = 4 * MAX_BATCH;
+
+/// What Redis said about one request.
+#[derive(Debug)]
+pub(crate) struct Reply {
+    pub allowed: bool,
+    /// `max(tat - now, 0)` per check, before the request, in the order given.
+    pub ahead_us: Vec<u64>,
+}
+
+struct Pending {
+    checks: Vec<Check>,
+    cost: u32,
+    reply: oneshot::Sender<Result<Reply>>,
+}
+
+/// Everything a batch run needs; shared by the dispatcher and the runs it spawns.
+#[derive(Debug)]
+pub(crate) struct Shared {
+    pub client: Client,
+    pub options: Options,
+    pub script: LuaScript,
+    pub key_prefix: String,
+    pub counters: Arc<Counters>,
+}
+
+/// The queue and its dispatcher task.
+#[derive(Debug)]
+pub(crate) struct Batcher {
+    queue: mpsc::Sender<Pending>,
+    dispatcher: JoinHandle<()>,
+}
+
+impl std::fmt::Debug for Pending {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Pending")
+            .field("checks", &self.checks.len())
+            .field("cost", &self.cost)
+            .finish()
+    }
+}
+
+impl Batcher {
+    /// Starts the dispatcher on the current runtime.
+    pub fn start(shared: Arc<Shared>) -> Self {
+        let (queue, receiver) = mpsc::channel(QUEUE);
+        let dispatcher = tokio::spawn(dispatch(shared, receiver));
+        Batcher { queue, dispatcher }
+    }
+
+    /// Decides `checks` (all enabled) for `cost`. The caller bounds the wait with its timeout.
+    pub async fn decide(&self, checks: &[&Check], cost: u32) -> Result<Reply> {
+        let (reply, answer) = oneshot::channel();
+        let pending = Pending {
+            checks: checks.iter().map(|&c| c.clone()).collect(),
+            cost,
+            reply,
+        };
+        self.queue
+            .send(pending)
+            .await
+            .map_err(|_| RateLimitError::UnexpectedReply("rate limit batcher stopped".into()))?;
+        answer
+            .await
+            .map_err(|_| RateLimitError::UnexpectedReply("rate limit batch dropped".into()))?
+    }
+
+    /// Stops the dispatcher; queued checks are answered by their callers' timeouts.
+    pub fn shutdown(&self) {
+        self.dispatcher.abort();
+    }
+}
+
+async fn dispatch(shared: Arc<Shared>, mut receiver: mpsc::Receiver<Pending>) {
+    let permits = Arc::new(Semaphore::new(IN_FLIGHT));
+    let mut batch = Vec::with_capacity(MAX_BATCH);
+    loop {
+        let Ok(permit) = Arc::clone(&permits).acquire_owned().await else {
+            return;
+        };
+        if receiver.recv_many(&mut batch, MAX_BATCH).await == 0 {
+            return;
+        }
+        let live: Vec<Pending> = batch.drain(..).filter(|p| !p.reply.is_closed()).collect();
+        if live.is_empty() {
+            continue;
+        }
+        let shared = Arc::clone(&shared);
+        tokio::spawn(async move {
+            run(&shared, live).await;
+            drop(permit);
+        });
+    }
+}
+
+/// One script run for `batch`, every caller answered.
+async fn run(shared: &Shared, batch: Vec<Pending>) {
+    let mut keys: Vec<String> = Vec::new();
+    let mut index: HashMap<String, usize> = HashMap::new();
+    let mut args: Vec<i64> = Vec::with_capacity(1 + batch.len() * 11);
+    args.push(count(batch.len()));
+    for pending in &batch {
+        args.push(i64::from(pending.cost));
+        args.push(count(pending.checks.len()));
+        for check in &pending.checks {
+            let key = bucket_key(&shared.key_prefix, check);
+            let position = match index.get(&key) {
+                Some(&position) => position,
+                None => {
+                    keys.push(key.clone());
+                    index.insert(key, keys.len());
+                    keys.len()
+                }
+            };
+            args.push(count(position));
+            args.push(micros(check.policy.emission_interval_us()));
+            args.push(micros(check.policy.tolerance_us()));
+        }
+    }
+
+    let client = shared.client.with_options(&shared.options);
+    match shared
+        .script
+        .run(&client, keys, args, &shared.counters)
+        .await
+    {
+        Ok(reply) => answer(batch, &reply),
+        Err(error) => {
+            for pending in batch {
+                let _ = pending.reply.send(Err(error.clone()));
+            }
+        }
+    }
+}
+
+/// Splits the flat reply (per request: allowed, then one `ahead` per check) among the callers.
+fn answer(batch: Vec<Pending>, reply: &[i64]) {
+    let mut rest = reply;
+    for pending in batch {
+        let n = pending.checks.len();
+        let result = match rest.split_first() {
+            Some((&allowed, tail)) if tail.len() >= n => {
+                let (ahead, after) = tail.split_at(n);
+                rest = after;
+                Ok(Reply {
+                    allowed: allowed == 1,
+                    ahead_us: ahead
+                        .iter()
+                        .map(|&a| u64::try_from(a).unwrap_or(0))
+                        .collect(),
+                })
+            }
+            _ => {
+                rest = &[];
+                Err(RateLimitError::UnexpectedReply(format!(
+                    "batch reply of {} values is too short",
+                    reply.len()
+                )))
+            }
+        };
+        let _ = pending.reply.send(result);
+    }
+}
+
+fn count(n: usize) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+fn micros(value: u64) -> i64 {
+    i64::try_from(value).unwrap_or(i64::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::policy::{Dimension, Policy};
+
+    fn pending(checks: usize) -> (Pending, oneshot::Receiver<Result<Reply>>) {
+        let (reply, answer) = oneshot::channel();
+        let check = Check::new(
+            Dimension::Identity,
+            "a",
+            Policy::default_for(Dimension::Identity),
+        );
+        (
+            Pending {
+                checks: vec![check; checks],
+                cost: 1,
+                reply,
+            },
+            answer,
+        )
+    }
+
+    #[test]
+    fn a_flat_reply_is_split_per_request() {
+        let (first, mut first_answer) = pending(2);
+        let (second, mut second_answer) = pending(1);
+        answer(vec![first, second], &[1, 10, 20, 0, 30]);
+        let first = first_answer.try_recv().unwrap().unwrap();
+        assert!(first.allowed);
+        assert_eq!(first.ahead_us, vec![10, 20]);
+        let second = second_answer.try_recv().unwrap().unwrap();
+        assert!(!second.allowed);
+        assert_eq!(second.ahead_us, vec![30]);
+    }
+
+    #[test]
+    fn a_short_reply_is_an_error_for_those_it_does_not_cover() {
+        let (first, mut first_answer) = pending(1);
+        let (second, mut second_answer) = pending(2);
+        answer(vec![first, second], &[1, 5, 1, 7]);
+        assert!(first_answer.try_recv().unwrap().is_ok());
+        assert!(matches!(
+            second_answer.try_recv().unwrap(),
+            Err(RateLimitError::UnexpectedReply(_))
+        ));
+    }
+}
