@@ -25,12 +25,13 @@ async fn main() -> anyhow::Result<()> {
     if let Some(dir) = cli.data_dir {
         settings.data_dir = dir;
     }
-    telemetry::init(settings.log_format(), &settings.instance_id());
+    let log_guard = telemetry::init(settings.log_format(), &settings.instance_id());
     let result = match cli.command {
         Command::Serve { no_migrate } => {
             match secrets::resolve(&settings) {
                 Ok(resolved) => commands::print_warnings(&resolved.warnings),
                 Err(error) => {
+                    drop(log_guard);
                     eprintln!("cryptoserve: {error}");
                     std::process::exit(2);
                 }
@@ -46,6 +47,8 @@ async fn main() -> anyhow::Result<()> {
             command: ConfigCommand::Show,
         } => commands::config_show(&settings),
     };
+    // Every queued log line is written before the process ends.
+    drop(log_guard);
     if let Err(error) = &result {
         eprintln!("cryptoserve: {error:#}");
         std::process::exit(1);

@@ -75,38 +75,35 @@ pub async fn request_id_and_errors(
 fn observe(response: &ServiceResponse<BoxBody>, id: &str, started: std::time::Instant) {
     let request = response.request();
     let latency = started.elapsed();
-    let route = request
-        .match_pattern()
-        .unwrap_or_else(|| "unmatched".to_owned());
-    let method = request.method().as_str().to_owned();
-    let status = response.status().as_u16();
+    let pattern = request.match_pattern();
+    let route = pattern.as_deref().unwrap_or("unmatched");
+    let method = request.method().as_str();
+    let status = response.status();
     if let Some(state) = request.app_data::<actix_web::web::Data<crate::state::AppState>>() {
         state
             .metrics
             .http_requests
-            .with_label_values(&[&route, &method, &status.to_string()])
+            .with_label_values(&[route, method, status.as_str()])
             .inc();
         state
             .metrics
             .http_latency
-            .with_label_values(&[&route, &method])
+            .with_label_values(&[route, method])
             .observe(latency.as_secs_f64());
     }
     let extensions = request.extensions();
-    let identity = extensions
-        .get::<crate::auth::Principal>()
-        .map(|p| p.id().to_owned());
+    let identity = extensions.get::<crate::auth::Principal>().map(|p| p.id());
     let context = extensions
         .get::<crate::routes::crypto::LoggedContext>()
-        .map(|c| c.0.clone());
+        .map(|c| c.0.as_str());
     tracing::info!(
         request_id = %id,
         method = %method,
         route = %route,
-        status,
+        status = status.as_u16(),
         latency_ms = latency.as_secs_f64() * 1000.0,
-        identity = identity.as_deref().unwrap_or("-"),
-        context = context.as_deref().unwrap_or("-"),
+        identity = identity.unwrap_or("-"),
+        context = context.unwrap_or("-"),
         "request completed"
     );
 }

@@ -4,22 +4,46 @@
 //! one pipeline): the writer below prefixes it to each formatted event. Log lines never carry
 //! plaintext, ciphertext, keys or tokens: handlers do not log bodies, and the request line
 //! logs route templates, not raw paths or query strings.
+//!
+//! Request threads only format: finished lines go through a channel to one writer thread
+//! (`tracing-appender`), which tags them and writes them to stderr through a buffer flushed
+//! whenever the channel runs dry. Under load that is one `write` per burst of lines instead
+//! of one per request, and no request waits on a slow stderr consumer until 128k lines are
+//! queued; then they wait rather than lose lines. [`LogGuard`] flushes on drop.
 
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 
-use tracing_subscriber::fmt::MakeWriter;
+use tracing_appender::non_blocking::{NonBlockingBuilder, WorkerGuard};
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::{fmt, EnvFilter};
 
 use crate::config::LogFormat;
 
-/// Installs the global subscriber (once; later calls are ignored). Logs go to stderr so
-/// stdout stays clean for command output such as tokens.
-pub fn init(format: LogFormat, instance_id: &str) {
+/// Keeps the log writer thread alive; dropping it writes out every queued line. Hold it for
+/// as long as the process logs (and drop it before `std::process::exit`).
+#[derive(Debug)]
+pub struct LogGuard {
+    _writer: Option<WorkerGuard>,
+}
+
+/// Installs the global subscriber (once; later calls are ignored and return an inert guard).
+/// Logs go to stderr so stdout stays clean for command output such as tokens.
+pub fn init(format: LogFormat, instance_id: &str) -> LogGuard {
     let filter = EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,sea_orm=warn,actix_server=warn"));
     let registry = tracing_subscriber::registry().with(filter);
+    let sink = match format {
+        LogFormat::Json => Sink::Tagged(InstanceTagged::new(instance_id)),
+        LogFormat::Pretty => Sink::Plain,
+    };
+    let (writer, guard) = NonBlockingBuilder::default()
+        .lossy(false)
+        .thread_name("cryptoserve-log")
+        .finish(LineWriter {
+            sink,
+            out: std::io::BufWriter::with_capacity(64 * 1024, std::io::stderr()),
+        });
     let result = match format {
         LogFormat::Json => registry
             .with(
@@ -28,26 +52,64 @@ pub fn init(format: LogFormat, instance_id: &str) {
                     .flatten_event(true)
                     .with_current_span(false)
                     .with_span_list(false)
-                    .with_writer(InstanceTagged::new(instance_id)),
+                    .with_writer(writer),
             )
             .try_init(),
         LogFormat::Pretty => registry
-            .with(fmt::layer().with_target(false).with_writer(std::io::stderr))
+            .with(
+                fmt::layer()
+                    .with_target(false)
+                    .with_ansi(std::io::stderr().is_terminal())
+                    .with_writer(writer),
+            )
             .try_init(),
     };
-    if result.is_ok() {
-        tracing::info!(version = env!("CARGO_PKG_VERSION"), "logging started");
+    if result.is_err() {
+        return LogGuard { _writer: None };
+    }
+    tracing::info!(version = env!("CARGO_PKG_VERSION"), "logging started");
+    LogGuard {
+        _writer: Some(guard),
     }
 }
 
-/// Writes JSON log lines to stderr with `"instance_id":"..."` as their first field.
+/// What the writer thread does to each line before buffering it.
+#[derive(Debug)]
+enum Sink {
+    Tagged(InstanceTagged),
+    Plain,
+}
+
+/// The writer thread's end: one formatted event per `write` call (the formatter renders an
+/// event completely, then writes it once), buffered, flushed when the queue is empty.
+#[derive(Debug)]
+struct LineWriter {
+    sink: Sink,
+    out: std::io::BufWriter<std::io::Stderr>,
+}
+
+impl Write for LineWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        match &self.sink {
+            Sink::Tagged(tagger) => tagger.write_tagged(&mut self.out, buf)?,
+            Sink::Plain => self.out.write_all(buf)?,
+        }
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.out.flush()
+    }
+}
+
+/// Puts `"instance_id":"..."` first in every JSON log line.
 #[derive(Debug, Clone)]
 pub struct InstanceTagged {
-    prefix: std::sync::Arc<[u8]>,
+    prefix: Box<[u8]>,
 }
 
 impl InstanceTagged {
-    /// A writer tagging lines with `instance_id`.
+    /// A tagger for `instance_id`.
     pub fn new(instance_id: &str) -> Self {
         let id = serde_json::to_string(instance_id).unwrap_or_else(|_| "\"unknown\"".into());
         Self {
@@ -55,44 +117,14 @@ impl InstanceTagged {
         }
     }
 
-    /// Rewrites one formatted event.
-    pub fn tag(&self, line: &[u8]) -> Vec<u8> {
+    /// Writes one formatted event to `out`, tagged when it is a JSON object.
+    pub fn write_tagged(&self, out: &mut impl Write, line: &[u8]) -> std::io::Result<()> {
         match line.strip_prefix(b"{") {
             Some(rest) => {
-                let mut out = Vec::with_capacity(self.prefix.len() + rest.len());
-                out.extend_from_slice(&self.prefix);
-                out.extend_from_slice(rest);
-                out
+                out.write_all(&self.prefix)?;
+                out.write_all(rest)
             }
-            None => line.to_vec(),
-        }
-    }
-}
-
-/// The per-event writer.
-#[derive(Debug)]
-pub struct TaggedLine {
-    tagger: InstanceTagged,
-}
-
-impl Write for TaggedLine {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        // The formatter hands over one complete event per write.
-        std::io::stderr().lock().write_all(&self.tagger.tag(buf))?;
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        std::io::stderr().flush()
-    }
-}
-
-impl<'a> MakeWriter<'a> for InstanceTagged {
-    type Writer = TaggedLine;
-
-    fn make_writer(&'a self) -> Self::Writer {
-        TaggedLine {
-            tagger: self.clone(),
+            None => out.write_all(line),
         }
     }
 }
@@ -104,10 +136,15 @@ mod tests {
     #[test]
     fn json_lines_get_the_instance_id_first() {
         let tagger = InstanceTagged::new("node-\"7\"");
-        let line = tagger.tag(b"{\"level\":\"INFO\",\"message\":\"x\"}\n");
+        let mut line = Vec::new();
+        tagger
+            .write_tagged(&mut line, b"{\"level\":\"INFO\",\"message\":\"x\"}\n")
+            .unwrap();
         let value: serde_json::Value = serde_json::from_slice(&line).unwrap();
         assert_eq!(value["instance_id"], "node-\"7\"");
         assert_eq!(value["message"], "x");
-        assert_eq!(tagger.tag(b"plain"), b"plain");
+        let mut plain = Vec::new();
+        tagger.write_tagged(&mut plain, b"plain").unwrap();
+        assert_eq!(plain, b"plain");
     }
 }
