@@ -67,5 +67,5 @@ pub use error::{RateLimitError, Result};
 pub use limiter::Limiter;
 pub use local::{LocalLimiter, DEFAULT_MAX_BUCKETS};
 pub use policy::{Check, Dimension, Policy};
-pub use redis::{RedisLimiter, POLICY_CHANNEL};
+pub use redis::{RedisLane, RedisLimiter, POLICY_CHANNEL};
 pub use stats::{LimiterHealth, LimiterStats};

@@ -5,7 +5,7 @@ use crate::decision::Decision;
 use crate::error::Result;
 use crate::local::LocalLimiter;
 use crate::policy::{Check, Dimension};
-use crate::redis::RedisLimiter;
+use crate::redis::{RedisLane, RedisLimiter};
 use crate::stats::{LimiterHealth, LimiterStats};
 
 /// The server's rate limiter, chosen at startup from configuration.
@@ -21,9 +21,28 @@ impl Limiter {
     /// Decides a request of `cost` (e.g. the number of items in a batch) against every
     /// enabled check. All-or-nothing: a denied request consumes nothing. Never fails.
     pub async fn check(&self, checks: &[Check], cost: u32) -> Decision {
+        self.check_on(None, checks, cost).await
+    }
+
+    /// A per-thread lane for [`check_on`](Self::check_on) (standalone Redis only; see
+    /// [`RedisLane`]). Create it on the runtime that will use it.
+    pub fn lane(&self) -> Option<RedisLane> {
+        match self {
+            Limiter::Local(_) => None,
+            Limiter::Redis(redis) => redis.lane(),
+        }
+    }
+
+    /// [`check`](Self::check), through this thread's `lane` when there is one.
+    pub async fn check_on(
+        &self,
+        lane: Option<&RedisLane>,
+        checks: &[Check],
+        cost: u32,
+    ) -> Decision {
         match self {
             Limiter::Local(local) => local.check(checks, cost),
-            Limiter::Redis(redis) => redis.check(checks, cost).await,
+            Limiter::Redis(redis) => redis.check_on(lane, checks, cost).await,
         }
     }
 

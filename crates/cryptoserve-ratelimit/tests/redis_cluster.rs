@@ -20,6 +20,10 @@ async fn cluster_exact_across_instances_and_all_or_nothing() {
     let cluster = RedisCluster::start(3).unwrap();
     let instances = limiters(&cluster.url(), 3).await;
     assert_eq!(instances[0].health().mode, "redis-cluster");
+    assert!(
+        instances[0].lane().is_none(),
+        "cluster checks span nodes: no per-thread lanes"
+    );
 
     // The three buckets of these requests hash to three different slots.
     let (ip, identity, context) = ("10.0.0.1", "alice", "payments");

@@ -83,6 +83,66 @@ async fn concurrent_checks_share_script_runs_and_stay_exact() {
     );
 }
 
+/// `connected_clients` from `INFO clients`, via `redis-cli`.
+fn connected_clients(server: &RedisServer) -> u32 {
+    let out = std::process::Command::new("redis-cli")
+        .args(["-p", &server.port().to_string(), "info", "clients"])
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .find_map(|l| l.strip_prefix("connected_clients:"))
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap()
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn a_lane_decides_on_its_own_connection_against_the_shared_buckets() {
+    let server = RedisServer::start().unwrap();
+    let instances = limiters(&server.url(), 2).await;
+    let before = connected_clients(&server);
+    let lane = instances[0].lane().expect("standalone Redis has lanes");
+    let checks = [Check::new(Dimension::Identity, "carol", policy(1, 20))];
+    // Decided by Redis from the first check, even before the lane's connection is up.
+    let first = instances[0].check_on(Some(&lane), &checks, 1).await;
+    assert_eq!(first.source, DecisionSource::Redis, "{first:?}");
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while connected_clients(&server) <= before && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(
+        connected_clients(&server),
+        before + 1,
+        "the lane has its own connection"
+    );
+
+    // Lane and shared connections, on two instances, draw on one bucket: 20 in all.
+    let mut admitted = usize::from(first.allowed);
+    for i in 0..40 {
+        let decision = if i % 2 == 0 {
+            instances[0].check_on(Some(&lane), &checks, 1).await
+        } else {
+            instances[1].check(&checks, 1).await
+        };
+        assert_eq!(decision.source, DecisionSource::Redis, "{decision:?}");
+        admitted += usize::from(decision.allowed);
+    }
+    assert_eq!(admitted, 20);
+
+    drop(lane);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while connected_clients(&server) > before && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(
+        connected_clients(&server),
+        before,
+        "a dropped lane closes its connection"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_denied_request_consumes_nothing_across_instances() {
     let server = RedisServer::start().unwrap();

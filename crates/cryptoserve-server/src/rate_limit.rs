@@ -4,12 +4,13 @@
 //! database; this module keeps a snapshot in memory, refreshed with the rest of the metadata
 //! and immediately when another instance announces a change on Redis.
 
+use std::cell::OnceCell;
 use std::collections::HashMap;
 use std::net::IpAddr;
 
 use parking_lot::RwLock;
 
-use cryptoserve_ratelimit::{Check, Decision, Dimension, Limiter, Policy};
+use cryptoserve_ratelimit::{Check, Decision, Dimension, Limiter, Policy, RedisLane};
 use cryptoserve_store::{RateLimitPolicyRecord, RateLimitScope};
 
 use crate::error::ApiError;
@@ -112,6 +113,18 @@ pub struct RateLimiting {
     policies: RwLock<PolicySet>,
 }
 
+/// One worker thread's [`RedisLane`], created on the worker's first rate-limited request so
+/// that it runs on that worker's runtime. Each actix worker gets its own (app data is built
+/// per worker), so with Redis a check never leaves the worker thread.
+#[derive(Debug, Default)]
+pub struct WorkerLane(OnceCell<Option<RedisLane>>);
+
+impl WorkerLane {
+    fn get(&self, limiter: &Limiter) -> Option<&RedisLane> {
+        self.0.get_or_init(|| limiter.lane()).as_ref()
+    }
+}
+
 /// Headers for an admitted request.
 pub type RateHeaders = Vec<(&'static str, String)>;
 
@@ -138,13 +151,15 @@ impl RateLimiting {
     /// carrying the same headers and `Retry-After`.
     pub async fn admit(
         &self,
+        lane: Option<&WorkerLane>,
         ip: Option<IpAddr>,
         identity: &str,
         context: &str,
         cost: u32,
     ) -> Result<(RateHeaders, Decision), ApiError> {
         let checks = self.policies.read().checks(ip, identity, context);
-        let decision = self.limiter.check(&checks, cost).await;
+        let lane = lane.and_then(|lane| lane.get(&self.limiter));
+        let decision = self.limiter.check_on(lane, &checks, cost).await;
         let headers = headers(&decision);
         if decision.allowed {
             return Ok((headers, decision));

@@ -24,7 +24,7 @@ use crate::lifecycle::Lifecycle;
 use crate::metadata::MetadataCache;
 use crate::metrics::Metrics;
 use crate::middleware::{json_error, not_found, request_id_and_errors};
-use crate::rate_limit::RateLimiting;
+use crate::rate_limit::{RateLimiting, WorkerLane};
 use crate::state::AppState;
 use crate::usage::{UsageRecorder, FLUSH_INTERVAL};
 use crate::{routes, shutdown, sync};
@@ -147,6 +147,8 @@ impl Application {
         let mut server = HttpServer::new(move || {
             App::new()
                 .app_data(data.clone())
+                // Built once per worker: each worker's own Redis connection, made on first use.
+                .app_data(web::Data::new(WorkerLane::default()))
                 .app_data(
                     web::JsonConfig::default()
                         .limit(body_limit)

@@ -1,6 +1,7 @@
 //! [`RedisLimiter`]: exact limits shared by every instance, decided in Redis.
 //!
 //! - `batch.rs`: standalone Redis; concurrent checks share one `take_many.lua` run.
+//! - `lane.rs`: a worker thread's own connection and batcher, so checks stay on the thread.
 //! - `round.rs`: Redis Cluster; one request → take script per hash-slot group, refund on
 //!   partial denial.
 //! - `script.rs`: the Lua scripts (`take_many.lua`, `take.lua`, `refund.lua`) and
@@ -13,6 +14,7 @@
 //! is decided by Redis again.
 
 mod batch;
+mod lane;
 mod pubsub;
 mod round;
 mod script;
@@ -27,6 +29,7 @@ use fred::types::Builder;
 use tokio::sync::broadcast;
 use tokio::time::{timeout, Instant};
 
+pub use lane::RedisLane;
 pub use pubsub::POLICY_CHANNEL;
 
 use crate::config::{FailMode, RedisLimiterConfig};
@@ -49,6 +52,8 @@ pub struct RedisLimiter {
 #[derive(Debug)]
 struct Inner {
     client: Client,
+    /// Builds the connections of [`RedisLane`]s.
+    builder: Builder,
     /// Per-command options: fail fast while disconnected, one attempt, the check timeout.
     options: Options,
     cluster: bool,
@@ -105,6 +110,7 @@ impl RedisLimiter {
         let limiter = RedisLimiter {
             inner: Arc::new(Inner {
                 client,
+                builder,
                 options,
                 cluster,
                 fallback: LocalLimiter::new(),
@@ -152,13 +158,37 @@ impl RedisLimiter {
     /// Decides a request of `cost` against every enabled check, all-or-nothing. Never fails:
     /// Redis errors and timeouts are answered by the fallback (or denied when fail-closed).
     pub async fn check(&self, checks: &[Check], cost: u32) -> Decision {
+        self.check_on(None, checks, cost).await
+    }
+
+    /// A lane for the current thread's runtime: its own connection and batcher, so checks
+    /// made on this thread through it never hop to another thread. `None` on Redis Cluster
+    /// (requests there go to several nodes) or if the client cannot be built.
+    pub fn lane(&self) -> Option<RedisLane> {
+        if self.inner.cluster {
+            return None;
+        }
+        RedisLane::start(self)
+            .inspect_err(|error| tracing::warn!(%error, "could not start a redis lane"))
+            .ok()
+    }
+
+    /// [`check`](Self::check) through `lane` while its connection is up, else through the
+    /// shared connection. Use a lane only on the runtime it was created on.
+    pub async fn check_on(
+        &self,
+        lane: Option<&RedisLane>,
+        checks: &[Check],
+        cost: u32,
+    ) -> Decision {
         let inner = &self.inner;
         let enabled: Vec<&Check> = checks.iter().filter(|c| c.policy.enabled).collect();
         if enabled.is_empty() {
             return Decision::unlimited(DecisionSource::Redis);
         }
         let started = Instant::now();
-        let decided = match &inner.batcher {
+        let batcher = lane.and_then(RedisLane::batcher).or(inner.batcher.as_ref());
+        let decided = match batcher {
             Some(batcher) => {
                 let batched = async {
                     let reply = batcher.decide(&enabled, cost).await?;

@@ -24,7 +24,7 @@ use cryptoserve_core::{text, ContextName};
 use crate::auth::Principal;
 use crate::error::{ApiError, ApiResult};
 use crate::metadata::ContextEntry;
-use crate::rate_limit::RateHeaders;
+use crate::rate_limit::{RateHeaders, WorkerLane};
 use crate::state::AppState;
 
 /// Registers the crypto routes.
@@ -97,7 +97,13 @@ impl CryptoCall {
         let started = std::time::Instant::now();
         let admitted = state
             .rate_limits
-            .admit(ip, principal.id(), name.as_str(), cost)
+            .admit(
+                req.app_data::<web::Data<WorkerLane>>().map(|lane| &***lane),
+                ip,
+                principal.id(),
+                name.as_str(),
+                cost,
+            )
             .await;
         state
             .metrics
