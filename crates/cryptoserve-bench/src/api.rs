@@ -81,11 +81,19 @@ impl Api {
 
     /// Raises the ip, identity and context defaults to the `RAISED_*` values.
     pub fn raise_rate_limits(&self, base_url: &str) -> Result<()> {
+        self.set_rate_limits(base_url, true)
+    }
+
+    /// Switches the raised ip, identity and context defaults off (`enabled: false`), or back
+    /// on. Batch scenarios need them off: at 100 items per request they outrun even the
+    /// highest configurable limit (10,000,000 items a minute) within one run.
+    pub fn set_rate_limits(&self, base_url: &str, enabled: bool) -> Result<()> {
         for dimension in ["ip", "identity", "context"] {
             let url = format!("{base_url}/api/admin/rate-limits/defaults/{dimension}");
             let body = json!({
                 "requests_per_minute": RAISED_REQUESTS_PER_MINUTE,
                 "burst_size": RAISED_BURST_SIZE,
+                "enabled": enabled,
             });
             let (status, _, answer) = self.send(reqwest::Method::PUT, &url, &body)?;
             if status != 200 {
@@ -115,15 +123,25 @@ impl Api {
     /// Waits until `base_url` (one backend) applies the raised limits: in a cluster the
     /// change reaches the other instances over Redis pub/sub, a moment later.
     pub fn wait_for_raised_limits(&self, base_url: &str, context: &str) -> Result<()> {
+        self.wait_for_limits(base_url, context, true)
+    }
+
+    /// Waits until `base_url` applies the raised limits (`enabled`) or none at all (no
+    /// `X-RateLimit-Limit` header).
+    pub fn wait_for_limits(&self, base_url: &str, context: &str, enabled: bool) -> Result<()> {
         let deadline = Instant::now() + Duration::from_secs(15);
         loop {
             let (_, limit) = self.encrypt(base_url, context, b"probe")?;
-            if limit.is_some_and(|limit| limit >= u64::from(RAISED_REQUESTS_PER_MINUTE)) {
+            let applied = match limit {
+                Some(limit) => enabled && limit >= u64::from(RAISED_REQUESTS_PER_MINUTE),
+                None => !enabled,
+            };
+            if applied {
                 return Ok(());
             }
             if Instant::now() > deadline {
                 return Err(BenchError::Http {
-                    what: format!("raised rate limits at {base_url}"),
+                    what: format!("rate limits (enabled: {enabled}) at {base_url}"),
                     detail: format!("X-RateLimit-Limit still {limit:?} after 15 s"),
                 });
             }

@@ -91,7 +91,10 @@ impl Report {
             md,
             "\nwrk runs on the same {} cores as the server, so every figure includes the load \
              generator's competition for CPU. Rate limits are raised to the API's maximum \
-             (10,000,000/min, burst 1,000,000) so the limiter decides every request but refuses none.\n",
+             (10,000,000/min, burst 1,000,000) so the limiter decides every request but refuses none. \
+             The batch scenarios run with the limits switched off: at 100 items per request they \
+             would exceed even that maximum within one run, so they measure the crypto path \
+             without the limiter.\n",
             m.cores
         );
         self.targets_section(&mut md);

@@ -150,7 +150,13 @@ pub fn measure_setup(
     let scenarios = scenario::all(&dir, &running.token, &ciphertext)?;
 
     let mut results = Vec::new();
+    let mut limits_enabled = true;
     for scenario in &scenarios {
+        let wanted = !scenario.name.starts_with("batch");
+        if wanted != limits_enabled {
+            switch_limits(&api, &running, wanted)?;
+            limits_enabled = wanted;
+        }
         for concurrency in CONCURRENCIES {
             plan.check_stop()?;
             eprintln!("  {} {} c={concurrency}", kind.name(), scenario.name);
@@ -170,6 +176,9 @@ pub fn measure_setup(
                 0.0
             };
         }
+    }
+    if !limits_enabled {
+        switch_limits(&api, &running, true)?;
     }
     let encrypt_saturation_rps = results
         .iter()
@@ -313,4 +322,13 @@ pub fn start_to_ready(inputs: &SetupInputs, plan: &Plan) -> Result<StartupResult
         fresh_data_dir_ms: fresh,
         existing_data_dir_ms: existing,
     })
+}
+
+/// Turns the raised limits on or off and waits until every backend applies the change.
+fn switch_limits(api: &Api, running: &Running, enabled: bool) -> Result<()> {
+    api.set_rate_limits(&running.url, enabled)?;
+    for backend in &running.backend_urls {
+        api.wait_for_limits(backend, CONTEXT, enabled)?;
+    }
+    Ok(())
 }
