@@ -33,6 +33,9 @@ impl Api {
             .map_err(io_err("starting the setup client's runtime"))?;
         let client = reqwest::Client::builder()
             .timeout(Duration::from_secs(10))
+            // A fresh connection per call: setup calls come minutes apart, after the server
+            // may have closed an idle kept-alive one.
+            .pool_max_idle_per_host(0)
             .build()
             .map_err(|error| http_err("building the setup client", error))?;
         Ok(Api {
