@@ -43,7 +43,7 @@
 //! # Layout
 //!
 //! - `policy.rs`: [`Dimension`], [`Policy`], [`Check`].
-//! - `gcra.rs`: the pure arithmetic, shared by both backends (mirrored in `redis/take.lua`).
+//! - `gcra.rs`: the pure arithmetic, shared by both backends (mirrored in `redis/take_many.lua`).
 //! - `decision.rs`: [`Decision`], [`DecisionSource`].
 //! - `local.rs`: [`LocalLimiter`].
 //! - `redis/`: [`RedisLimiter`], its scripts, the cluster round, the policy channel.

@@ -9,11 +9,10 @@
 //! bookkeeping instead of dozens.
 //!
 //! The script decides the queued requests one after the other, each all-or-nothing, with one
-//! clock reading: the same admissions as separate `take.lua` runs at that instant. A caller
+//! clock reading: the same admissions as separate one-request runs at that instant. A caller
 //! that gave up (its timeout passed and the fallback answered) is dropped from the batch before
 //! it is sent, so an abandoned check does not consume quota.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use fred::clients::Client;
@@ -24,14 +23,13 @@ use tokio::task::JoinHandle;
 
 use crate::error::{RateLimitError, Result};
 use crate::policy::Check;
-use crate::redis::round::bucket_key;
-use crate::redis::script::LuaScript;
+use crate::redis::script::{bucket_key, LuaScript, TakeArgs, TAKE_MANY};
 use crate::stats::Counters;
 
 /// Most requests decided by one script run.
-pub(crate) const MAX_BATCH: usize = 128;
+const MAX_BATCH: usize = 128;
 /// Script runs outstanding at once; further checks queue and go in the next batch.
-pub(crate) const IN_FLIGHT: usize = 2;
+const IN_FLIGHT: usize = 2;
 /// Checks that may wait for a batch before callers wait to enqueue (under their timeout).
 const QUEUE: usize = 4 * MAX_BATCH;
 
@@ -51,12 +49,12 @@ struct Pending {
 
 /// Everything a batch run needs; shared by the dispatcher and the runs it spawns.
 #[derive(Debug)]
-pub(crate) struct Shared {
-    pub client: Client,
-    pub options: Options,
-    pub script: LuaScript,
-    pub key_prefix: String,
-    pub counters: Arc<Counters>,
+struct Shared {
+    client: Client,
+    options: Options,
+    script: LuaScript,
+    key_prefix: String,
+    counters: Arc<Counters>,
 }
 
 /// The queue and its dispatcher task.
@@ -76,8 +74,21 @@ impl std::fmt::Debug for Pending {
 }
 
 impl Batcher {
-    /// Starts the dispatcher on the current runtime.
-    pub fn start(shared: Arc<Shared>) -> Self {
+    /// Starts the dispatcher on the current runtime, sending through `client` with the
+    /// per-command `options`.
+    pub fn start(
+        client: Client,
+        options: Options,
+        key_prefix: String,
+        counters: Arc<Counters>,
+    ) -> Self {
+        let shared = Arc::new(Shared {
+            client,
+            options,
+            script: LuaScript::new(TAKE_MANY),
+            key_prefix,
+            counters,
+        });
         let (queue, receiver) = mpsc::channel(QUEUE);
         let dispatcher = tokio::spawn(dispatch(shared, receiver));
         Batcher { queue, dispatcher }
@@ -130,28 +141,15 @@ async fn dispatch(shared: Arc<Shared>, mut receiver: mpsc::Receiver<Pending>) {
 
 /// One script run for `batch`, every caller answered.
 async fn run(shared: &Shared, batch: Vec<Pending>) {
-    let mut keys: Vec<String> = Vec::new();
-    let mut index: HashMap<String, usize> = HashMap::new();
-    let mut args: Vec<i64> = Vec::with_capacity(1 + batch.len() * 11);
-    args.push(count(batch.len()));
+    let mut take = TakeArgs::new();
     for pending in &batch {
-        args.push(i64::from(pending.cost));
-        args.push(count(pending.checks.len()));
-        for check in &pending.checks {
-            let key = bucket_key(&shared.key_prefix, check);
-            let position = match index.get(&key) {
-                Some(&position) => position,
-                None => {
-                    keys.push(key.clone());
-                    index.insert(key, keys.len());
-                    keys.len()
-                }
-            };
-            args.push(count(position));
-            args.push(micros(check.policy.emission_interval_us()));
-            args.push(micros(check.policy.tolerance_us()));
-        }
+        let keyed = pending
+            .checks
+            .iter()
+            .map(|check| (bucket_key(&shared.key_prefix, check), check));
+        take.push(pending.cost, keyed);
     }
+    let (keys, args) = take.finish();
 
     let client = shared.client.with_options(&shared.options);
     match shared
@@ -195,14 +193,6 @@ fn answer(batch: Vec<Pending>, reply: &[i64]) {
         };
         let _ = pending.reply.send(result);
     }
-}
-
-fn count(n: usize) -> i64 {
-    i64::try_from(n).unwrap_or(i64::MAX)
-}
-
-fn micros(value: u64) -> i64 {
-    i64::try_from(value).unwrap_or(i64::MAX)
 }
 
 #[cfg(test)]

@@ -16,9 +16,8 @@ use fred::clients::Client;
 use fred::interfaces::ClientLike;
 
 use crate::error::Result;
-use crate::redis::batch::{self, Batcher};
-use crate::redis::script::{self, LuaScript};
-use crate::redis::RedisLimiter;
+use crate::redis::batch::Batcher;
+use crate::redis::{quit_in_background, RedisLimiter};
 
 /// A per-thread path to Redis for [`RedisLimiter::check_on`]. Create it with
 /// [`RedisLimiter::lane`] on the runtime that will use it; dropping it closes its connection.
@@ -35,13 +34,12 @@ impl RedisLane {
         let inner = &limiter.inner;
         let client = inner.builder.build()?;
         drop(client.connect());
-        let batcher = Batcher::start(Arc::new(batch::Shared {
-            client: client.clone(),
-            options: inner.options.clone(),
-            script: LuaScript::new(script::TAKE_MANY),
-            key_prefix: inner.config.key_prefix.clone(),
-            counters: Arc::clone(&inner.counters),
-        }));
+        let batcher = Batcher::start(
+            client.clone(),
+            inner.options.clone(),
+            inner.config.key_prefix.clone(),
+            Arc::clone(&inner.counters),
+        );
         Ok(RedisLane { client, batcher })
     }
 
@@ -54,11 +52,6 @@ impl RedisLane {
 impl Drop for RedisLane {
     fn drop(&mut self) {
         self.batcher.shutdown();
-        let client = self.client.clone();
-        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
-            runtime.spawn(async move {
-                let _ = client.quit().await;
-            });
-        }
+        quit_in_background(self.client.clone());
     }
 }

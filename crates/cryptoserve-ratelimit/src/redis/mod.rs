@@ -4,7 +4,7 @@
 //! - `lane.rs`: a worker thread's own connection and batcher, so checks stay on the thread.
 //! - `round.rs`: Redis Cluster; one request → take script per hash-slot group, refund on
 //!   partial denial.
-//! - `script.rs`: the Lua scripts (`take_many.lua`, `take.lua`, `refund.lua`) and
+//! - `script.rs`: the Lua scripts (`take_many.lua`, `refund.lua`), the take's arguments, and
 //!   `EVALSHA`/`NOSCRIPT` handling.
 //! - `pubsub.rs`: the policy-change channel.
 //!
@@ -40,8 +40,8 @@ use crate::policy::{Check, Dimension};
 use crate::stats::{Counters, LimiterHealth, LimiterStats};
 use batch::Batcher;
 use pubsub::PolicyChannel;
-use round::{bucket_key, decision_from, Round};
-use script::LuaScript;
+use round::{decision_from, Round};
+use script::{bucket_key, LuaScript};
 
 /// Shared-state limiter backed by Redis or Redis Cluster; cheap to clone.
 #[derive(Debug, Clone)]
@@ -99,13 +99,12 @@ impl RedisLimiter {
         };
         let counters = Arc::new(Counters::new());
         let batcher = (!cluster).then(|| {
-            Batcher::start(Arc::new(batch::Shared {
-                client: client.clone(),
-                options: options.clone(),
-                script: LuaScript::new(script::TAKE_MANY),
-                key_prefix: config.key_prefix.clone(),
-                counters: Arc::clone(&counters),
-            }))
+            Batcher::start(
+                client.clone(),
+                options.clone(),
+                config.key_prefix.clone(),
+                Arc::clone(&counters),
+            )
         });
         let limiter = RedisLimiter {
             inner: Arc::new(Inner {
@@ -116,7 +115,7 @@ impl RedisLimiter {
                 fallback: LocalLimiter::new(),
                 counters,
                 batcher,
-                take: LuaScript::new(script::TAKE),
+                take: LuaScript::new(script::TAKE_MANY),
                 refund: LuaScript::new(script::REFUND),
                 policies,
                 config,
@@ -208,7 +207,6 @@ impl RedisLimiter {
                     take: &inner.take,
                     refund: &inner.refund,
                     counters: &inner.counters,
-                    cluster: inner.cluster,
                     key_prefix: &inner.config.key_prefix,
                 };
                 timeout(inner.config.timeout, round.decide(&enabled, cost)).await
@@ -335,11 +333,16 @@ impl Drop for Inner {
         if let Some(batcher) = &self.batcher {
             batcher.shutdown();
         }
-        let client = self.client.clone();
-        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
-            runtime.spawn(async move {
-                let _ = client.quit().await;
-            });
-        }
+        quit_in_background(self.client.clone());
+    }
+}
+
+/// Closes a connection without waiting (for `Drop`): sends QUIT from a task if a runtime is
+/// still there; otherwise the connection dies with the runtime.
+pub(crate) fn quit_in_background<C: ClientLike + Send + 'static>(client: C) {
+    if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+        runtime.spawn(async move {
+            let _ = client.quit().await;
+        });
     }
 }

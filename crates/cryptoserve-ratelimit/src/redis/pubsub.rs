@@ -12,6 +12,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::error::Result;
+use crate::redis::quit_in_background;
 
 /// The channel policy changes are announced on.
 pub const POLICY_CHANNEL: &str = "cryptoserve:ratelimit:policies";
@@ -100,12 +101,7 @@ impl PolicyChannel {
         for task in &self.tasks {
             task.abort();
         }
-        let subscriber = self.subscriber.clone();
-        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
-            runtime.spawn(async move {
-                let _ = subscriber.quit().await;
-            });
-        }
+        quit_in_background(self.subscriber.clone());
     }
 }
 

@@ -1,7 +1,6 @@
-//! One request against Redis: group the buckets by hash slot, run the take script on every
-//! group concurrently, and when any group denies, refund the groups that admitted.
-//!
-//! Standalone Redis is the one-group case: a single atomic script, no refund ever needed.
+//! One request against Redis Cluster: group the buckets by hash slot, run the take script on
+//! every group concurrently (each run a one-request batch), and when any group denies, refund
+//! the groups that admitted. Standalone Redis goes through `batch.rs` instead.
 
 use std::collections::BTreeMap;
 
@@ -12,7 +11,7 @@ use crate::decision::{Decision, DecisionSource};
 use crate::error::{RateLimitError, Result};
 use crate::gcra::{self, BucketState};
 use crate::policy::Check;
-use crate::redis::script::LuaScript;
+use crate::redis::script::{bucket_key, micros, LuaScript, TakeArgs};
 use crate::stats::Counters;
 
 /// What one request needs from the limiter to talk to Redis.
@@ -21,13 +20,7 @@ pub(crate) struct Round<'a, C> {
     pub take: &'a LuaScript,
     pub refund: &'a LuaScript,
     pub counters: &'a Counters,
-    pub cluster: bool,
     pub key_prefix: &'a str,
-}
-
-/// The Redis key of one bucket.
-pub(crate) fn bucket_key(prefix: &str, check: &Check) -> String {
-    format!("{prefix}{}:{}", check.dimension.as_str(), check.key)
 }
 
 /// The caller-facing decision from what Redis reported: whether it admitted the request and
@@ -64,16 +57,12 @@ impl<C: ClientLike + Sync> Round<'_, C> {
             .iter()
             .map(|c| bucket_key(self.key_prefix, c))
             .collect();
-        let groups = self.groups(&keys);
+        let groups = by_slot(&keys);
 
         let takes = groups.iter().map(|group| {
-            let mut args = Vec::with_capacity(1 + 2 * group.len());
-            args.push(i64::from(cost));
-            for &i in group {
-                args.push(micros(checks[i].policy.emission_interval_us()));
-                args.push(micros(checks[i].policy.tolerance_us()));
-            }
-            let group_keys = group.iter().map(|&i| keys[i].clone()).collect();
+            let mut take = TakeArgs::new();
+            take.push(cost, group.iter().map(|&i| (keys[i].clone(), checks[i])));
+            let (group_keys, args) = take.finish();
             self.take.run(self.client, group_keys, args, self.counters)
         });
         let results = futures::future::join_all(takes).await;
@@ -117,21 +106,6 @@ impl<C: ClientLike + Sync> Round<'_, C> {
         Ok(decision_from(checks, cost, all_admitted, &ahead))
     }
 
-    /// Indices of `keys` grouped by hash slot (one group for standalone Redis).
-    fn groups(&self, keys: &[String]) -> Vec<Vec<usize>> {
-        if !self.cluster {
-            return vec![(0..keys.len()).collect()];
-        }
-        let mut by_slot: BTreeMap<u16, Vec<usize>> = BTreeMap::new();
-        for (i, key) in keys.iter().enumerate() {
-            by_slot
-                .entry(redis_keyslot(key.as_bytes()))
-                .or_default()
-                .push(i);
-        }
-        by_slot.into_values().collect()
-    }
-
     /// Gives back what admitted groups took. Best effort: a failed refund leaves the take in
     /// place, which can only under-admit until the bucket refills.
     async fn refund_groups(
@@ -162,6 +136,14 @@ impl<C: ClientLike + Sync> Round<'_, C> {
     }
 }
 
-fn micros(value: u64) -> i64 {
-    i64::try_from(value).unwrap_or(i64::MAX)
+/// Indices of `keys` grouped by hash slot.
+fn by_slot(keys: &[String]) -> Vec<Vec<usize>> {
+    let mut groups: BTreeMap<u16, Vec<usize>> = BTreeMap::new();
+    for (i, key) in keys.iter().enumerate() {
+        groups
+            .entry(redis_keyslot(key.as_bytes()))
+            .or_default()
+            .push(i);
+    }
+    groups.into_values().collect()
 }

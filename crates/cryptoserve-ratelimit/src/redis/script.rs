@@ -2,20 +2,90 @@
 //! from `SCRIPT LOAD`, and a plain `EVAL` (which also re-caches the script on that node) when
 //! a node answers `NOSCRIPT`, e.g. after a restart emptied its script cache.
 
+use std::collections::HashMap;
+
 use fred::interfaces::ClientLike;
 use fred::types::{ClusterHash, CustomCommand, Value};
 use fred::util::redis_keyslot;
 use parking_lot::RwLock;
 
 use crate::error::{RateLimitError, Result};
+use crate::policy::Check;
 use crate::stats::Counters;
 
-/// The batched check-and-take script (standalone Redis): many requests in one run.
+/// The check-and-take script: decides a batch of requests (standalone Redis) or one slot
+/// group of one request (Redis Cluster) atomically. Arguments are built by [`TakeArgs`].
 pub(crate) const TAKE_MANY: &str = include_str!("take_many.lua");
-/// The check-and-take script: decides one slot group of a request atomically.
-pub(crate) const TAKE: &str = include_str!("take.lua");
 /// The compensation script: returns a take when another slot group denied (cluster only).
 pub(crate) const REFUND: &str = include_str!("refund.lua");
+
+/// `KEYS` and `ARGV` of one `take_many.lua` run, built request by request. A key several
+/// requests share (a busy identity, a hot context) is sent once.
+#[derive(Debug)]
+pub(crate) struct TakeArgs {
+    keys: Vec<String>,
+    index: HashMap<String, i64>,
+    /// `ARGV[1]` (the request count) is filled in by [`finish`](Self::finish).
+    args: Vec<i64>,
+    requests: usize,
+}
+
+impl TakeArgs {
+    pub fn new() -> Self {
+        TakeArgs {
+            keys: Vec::new(),
+            index: HashMap::new(),
+            args: vec![0],
+            requests: 0,
+        }
+    }
+
+    /// Appends one request: its cost, then per check (with its [`bucket_key`]) the key's
+    /// position, `T` and `τ`.
+    pub fn push<'c>(
+        &mut self,
+        cost: u32,
+        checks: impl ExactSizeIterator<Item = (String, &'c Check)>,
+    ) {
+        self.requests += 1;
+        self.args.push(i64::from(cost));
+        self.args.push(count(checks.len()));
+        for (key, check) in checks {
+            let position = match self.index.get(&key) {
+                Some(&position) => position,
+                None => {
+                    self.keys.push(key.clone());
+                    let position = count(self.keys.len());
+                    self.index.insert(key, position);
+                    position
+                }
+            };
+            self.args.push(position);
+            self.args.push(micros(check.policy.emission_interval_us()));
+            self.args.push(micros(check.policy.tolerance_us()));
+        }
+    }
+
+    /// The keys and arguments to run the script with.
+    pub fn finish(mut self) -> (Vec<String>, Vec<i64>) {
+        self.args[0] = count(self.requests);
+        (self.keys, self.args)
+    }
+}
+
+/// The Redis key of one bucket.
+pub(crate) fn bucket_key(prefix: &str, check: &Check) -> String {
+    format!("{prefix}{}:{}", check.dimension.as_str(), check.key)
+}
+
+/// A duration in microseconds as a script argument.
+pub(crate) fn micros(value: u64) -> i64 {
+    i64::try_from(value).unwrap_or(i64::MAX)
+}
+
+fn count(n: usize) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
 
 /// One Lua script and its SHA once known.
 ///

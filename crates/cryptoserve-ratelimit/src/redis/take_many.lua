@@ -1,5 +1,6 @@
 -- GCRA check-and-take for a batch of requests, decided one after the other in order, each
--- all-or-nothing, exactly as if each had run take.lua alone at the same instant.
+-- all-or-nothing, exactly as if each had run alone at the same instant. Redis Cluster sends
+-- one request's buckets of one hash slot as a one-request batch.
 -- KEYS: the distinct bucket keys of the batch.
 -- ARGV[1]: number of requests; then per request: cost, n, and n triples
 --   (index into KEYS, emission interval T, tolerance burst x T), times in microseconds.
