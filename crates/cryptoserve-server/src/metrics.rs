@@ -196,18 +196,15 @@ impl Metrics {
             ("local", stats.local_decisions),
             ("fallback", stats.fallback_decisions),
         ] {
-            let counter = self
-                .rate_limit_backend_decisions
-                .with_label_values(&[backend]);
-            counter.inc_by(total.saturating_sub(counter.get()));
+            catch_up(
+                &self
+                    .rate_limit_backend_decisions
+                    .with_label_values(&[backend]),
+                total,
+            );
         }
-        self.redis_errors
-            .inc_by(stats.redis_errors.saturating_sub(self.redis_errors.get()));
-        self.redis_round_trips.inc_by(
-            stats
-                .redis_round_trips
-                .saturating_sub(self.redis_round_trips.get()),
-        );
+        catch_up(&self.redis_errors, stats.redis_errors);
+        catch_up(&self.redis_round_trips, stats.redis_round_trips);
     }
 
     /// Text exposition of every collector.
@@ -216,4 +213,9 @@ impl Metrics {
         TextEncoder::new().encode(&self.registry.gather(), &mut buffer)?;
         Ok(String::from_utf8_lossy(&buffer).into_owned())
     }
+}
+
+/// Raises a mirrored counter to `total` (counters only go up; a lower total is ignored).
+fn catch_up(counter: &IntCounter, total: u64) {
+    counter.inc_by(total.saturating_sub(counter.get()));
 }
