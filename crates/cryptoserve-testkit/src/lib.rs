@@ -32,6 +32,16 @@ pub enum TestkitError {
     /// A server started but never became ready.
     #[error("{0} did not become ready in time")]
     NotReady(String),
+    /// A server we spawned exited before it became ready.
+    #[error("{what} exited ({status}) before it became ready{log}")]
+    Exited {
+        /// Which server, on which port.
+        what: String,
+        /// How it exited.
+        status: String,
+        /// The tail of its log, prefixed with a newline, or empty.
+        log: String,
+    },
     /// A helper command exited unsuccessfully.
     #[error("`{command}` failed: {output}")]
     CommandFailed {

@@ -10,11 +10,20 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::net::{free_port, wait_for_port};
+use crate::net::{free_port, wait_for_child_port};
 use crate::{io_err, Result, TestkitError};
 
 /// How long a server (or a whole cluster) may take to become ready.
 const READY_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// How many times a server that exits during start-up is started again on new ports.
+const START_ATTEMPTS: usize = 4;
+
+/// How long one readiness `PING` may take.
+const PING_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// How many lines of `redis.log` an error carries.
+const LOG_TAIL_LINES: usize = 20;
 
 /// Knobs for [`RedisServer::start_with`].
 #[derive(Debug, Clone, Default)]
@@ -40,21 +49,34 @@ impl RedisServer {
         Self::start_with(RedisOptions::default())
     }
 
-    /// Starts a server with `options` and waits until it answers `PING`.
+    /// Starts a server with `options` and waits until it answers `PING`. If it exits before
+    /// that (another process took the port between [`free_port`] and its bind), it is started
+    /// again on a new port.
     pub fn start_with(options: RedisOptions) -> Result<Self> {
         let dir = tempfile::Builder::new()
             .prefix("cryptoserve-redis-")
             .tempdir()
             .map_err(io_err("creating redis temp dir"))?;
-        let port = free_port()?;
         let mut server = Self {
-            port,
+            port: 0,
             options,
             dir,
             child: None,
         };
-        server.spawn()?;
-        Ok(server)
+        let mut attempts = 0;
+        loop {
+            attempts += 1;
+            server.port = free_port()?;
+            match server.spawn() {
+                Ok(()) => return Ok(server),
+                Err(error @ TestkitError::Exited { .. }) if attempts < START_ATTEMPTS => {
+                    tracing::warn!(port = server.port, %error, "redis-server exited, retrying");
+                    // It has exited already; this only reaps it.
+                    let _ = server.kill();
+                }
+                Err(error) => return Err(error),
+            }
+        }
     }
 
     /// The URL a client uses, with the password in it when one is set.
@@ -98,12 +120,14 @@ impl RedisServer {
             args.push(password.clone());
         }
         args.extend(self.options.extra_args.iter().cloned());
-        self.child = Some(spawn_redis(&args, self.dir.path())?);
-        wait_for_port(self.port, "redis-server", READY_TIMEOUT)?;
-        wait_until(READY_TIMEOUT, "redis-server PING", || {
-            redis_cli(self.port, self.options.password.as_deref(), &["PING"])
-                .map(|out| out.trim() == "PONG")
-        })
+        let child = self.child.insert(spawn_redis(&args, self.dir.path())?);
+        wait_ready(
+            child,
+            self.port,
+            self.options.password.as_deref(),
+            "redis-server",
+        )
+        .map_err(|error| with_log(error, self.dir.path()))
     }
 }
 
@@ -137,24 +161,9 @@ impl RedisCluster {
             children: Vec::with_capacity(masters),
         };
         for index in 0..masters {
-            let node_dir = cluster.dir.path().join(format!("node-{index}"));
-            std::fs::create_dir_all(&node_dir).map_err(io_err("creating cluster node dir"))?;
-            let port = free_port()?;
-            // The bus port defaults to port + 10000, which overflows for high ephemeral
-            // ports, so we pick a free one explicitly.
-            let bus_port = free_port()?;
-            let mut args = base_args(port, &node_dir);
-            #[rustfmt::skip]
-            let cluster_args = [
-                "--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf",
-                "--cluster-node-timeout", "2000", "--cluster-port", &bus_port.to_string(),
-            ].map(String::from);
-            args.extend(cluster_args);
-            cluster.children.push(spawn_redis(&args, &node_dir)?);
+            let (port, child) = cluster.start_node(index)?;
+            cluster.children.push(child);
             cluster.ports.push(port);
-        }
-        for &port in &cluster.ports {
-            wait_for_port(port, "redis-server (cluster node)", READY_TIMEOUT)?;
         }
         cluster.create()?;
         for &port in &cluster.ports {
@@ -188,6 +197,43 @@ impl RedisCluster {
     /// The cluster's working directory (one `node-N/` per node, each with `redis.log`).
     pub fn dir(&self) -> &Path {
         self.dir.path()
+    }
+
+    /// Starts one cluster-enabled node on fresh client and bus ports and waits until it answers
+    /// `PING`; a node that exits first (a port taken by another process) is started again on
+    /// new ports, in a fresh directory so no stale `nodes.conf` is reused.
+    fn start_node(&self, index: usize) -> Result<(u16, Child)> {
+        let mut attempts = 0;
+        loop {
+            attempts += 1;
+            let node_dir = self.dir.path().join(format!("node-{index}-{attempts}"));
+            std::fs::create_dir_all(&node_dir).map_err(io_err("creating cluster node dir"))?;
+            let port = free_port()?;
+            // The bus port defaults to port + 10000, which overflows for high ephemeral
+            // ports, so we pick a free one explicitly.
+            let bus_port = free_port()?;
+            let mut args = base_args(port, &node_dir);
+            #[rustfmt::skip]
+            let cluster_args = [
+                "--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf",
+                "--cluster-node-timeout", "2000", "--cluster-port", &bus_port.to_string(),
+            ].map(String::from);
+            args.extend(cluster_args);
+            let mut child = spawn_redis(&args, &node_dir)?;
+            match wait_ready(&mut child, port, None, "redis-server (cluster node)") {
+                Ok(()) => return Ok((port, child)),
+                Err(error) => {
+                    // Already-exited children make kill fail; nothing to do then.
+                    let _ = child.kill();
+                    let _ = child.wait();
+                    let error = with_log(error, &node_dir);
+                    if !matches!(error, TestkitError::Exited { .. }) || attempts >= START_ATTEMPTS {
+                        return Err(error);
+                    }
+                    tracing::warn!(port, bus_port, %error, "redis cluster node exited, retrying");
+                }
+            }
+        }
     }
 
     fn create(&self) -> Result<()> {
@@ -279,6 +325,91 @@ fn combined(output: &std::process::Output) -> String {
     )
 }
 
+/// Waits until the server we spawned answers `PING`, failing fast with
+/// [`TestkitError::Exited`] if it exits first. Redis binds its client port before its cluster
+/// bus port, so a node whose bus port was taken opens the client port and then exits: the
+/// port alone does not prove the server is up.
+fn wait_ready(child: &mut Child, port: u16, password: Option<&str>, what: &str) -> Result<()> {
+    wait_for_child_port(child, port, what, READY_TIMEOUT)?;
+    wait_until(
+        READY_TIMEOUT,
+        &format!("{what} PING on port {port}"),
+        || {
+            if let Some(status) = child
+                .try_wait()
+                .map_err(io_err(format!("checking on {what}")))?
+            {
+                return Err(TestkitError::Exited {
+                    what: format!("{what} on port {port}"),
+                    status: status.to_string(),
+                    log: String::new(),
+                });
+            }
+            Ok(answers_ping(port, password))
+        },
+    )
+}
+
+/// Sends `AUTH` (when a password is set) and `PING` over one connection and reports whether
+/// `+PONG` came back within a second. Unlike `redis-cli`, it cannot hang on a port held by
+/// something that accepts connections but never answers.
+fn answers_ping(port: u16, password: Option<&str>) -> bool {
+    use std::io::{Read, Write};
+
+    let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+    let Ok(mut stream) = std::net::TcpStream::connect_timeout(&addr, PING_TIMEOUT) else {
+        return false;
+    };
+    if stream.set_read_timeout(Some(PING_TIMEOUT)).is_err() {
+        return false;
+    }
+    let mut request = Vec::new();
+    if let Some(password) = password {
+        request.extend_from_slice(b"*2\r\n$4\r\nAUTH\r\n");
+        request.extend_from_slice(format!("${}\r\n{password}\r\n", password.len()).as_bytes());
+    }
+    request.extend_from_slice(b"*1\r\n$4\r\nPING\r\n");
+    if stream.write_all(&request).is_err() {
+        return false;
+    }
+    let mut reply = Vec::new();
+    let mut buffer = [0_u8; 256];
+    while reply.len() < 4096 {
+        match stream.read(&mut buffer) {
+            Ok(0) | Err(_) => return false,
+            Ok(read) => reply.extend_from_slice(&buffer[..read]),
+        }
+        if reply.windows(7).any(|w| w == b"+PONG\r\n") {
+            return true;
+        }
+        if reply.starts_with(b"-") && reply.ends_with(b"\r\n") {
+            return false;
+        }
+    }
+    false
+}
+
+/// Adds the tail of `dir/redis.log` to a start-up error, so a CI failure says why.
+fn with_log(error: TestkitError, dir: &Path) -> TestkitError {
+    let log = std::fs::read_to_string(dir.join("redis.log")).unwrap_or_default();
+    let lines: Vec<&str> = log.lines().collect();
+    let tail = lines[lines.len().saturating_sub(LOG_TAIL_LINES)..].join("\n");
+    if tail.is_empty() {
+        return error;
+    }
+    match error {
+        TestkitError::Exited { what, status, .. } => TestkitError::Exited {
+            what,
+            status,
+            log: format!("; redis.log ends with:\n{tail}"),
+        },
+        TestkitError::NotReady(what) => {
+            TestkitError::NotReady(format!("{what}; redis.log ends with:\n{tail}"))
+        }
+        other => other,
+    }
+}
+
 /// Polls `ready` until it returns `Ok(true)` or `timeout` passes.
 fn wait_until(
     timeout: Duration,
@@ -293,4 +424,44 @@ fn wait_until(
         std::thread::sleep(Duration::from_millis(50));
     }
     Err(TestkitError::NotReady(what.into()))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+    use super::*;
+
+    /// A server whose port is taken exits; the start-up wait reports that, with the reason
+    /// from its log, instead of waiting out the timeout for a port that never opens.
+    #[test]
+    fn a_server_that_cannot_bind_is_reported_as_exited_with_its_log() {
+        // Bound but not listening: Redis cannot bind the port, and nothing answers on it.
+        let taken =
+            socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
+        let addr = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
+        taken.bind(&addr.into()).unwrap();
+        let port = taken.local_addr().unwrap().as_socket().unwrap().port();
+        let dir = tempfile::tempdir().unwrap();
+        let mut child = spawn_redis(&base_args(port, dir.path()), dir.path()).unwrap();
+        let error = wait_ready(&mut child, port, None, "redis-server")
+            .map_err(|error| with_log(error, dir.path()))
+            .unwrap_err();
+        match error {
+            TestkitError::Exited { what, log, .. } => {
+                assert!(what.contains(&port.to_string()), "{what}");
+                assert!(log.contains("already in use"), "{log}");
+            }
+            other => panic!("expected Exited, got {other}"),
+        }
+    }
+
+    /// Ports handed out in one process are never handed out again, so the servers of one test
+    /// binary cannot be given the same port.
+    #[test]
+    fn free_ports_are_never_handed_out_twice() {
+        let ports: Vec<u16> = (0..200).map(|_| free_port().unwrap()).collect();
+        let unique: std::collections::HashSet<u16> = ports.iter().copied().collect();
+        assert_eq!(unique.len(), ports.len());
+    }
 }
