@@ -20,14 +20,17 @@ pub(crate) const TAKE_MANY: &str = include_str!("take_many.lua");
 pub(crate) const REFUND: &str = include_str!("refund.lua");
 
 /// `KEYS` and `ARGV` of one `take_many.lua` run, built request by request. A key several
-/// requests share (a busy identity, a hot context) is sent once.
+/// requests share (a busy identity, a hot context) is sent once, with its policy once; each
+/// request then names its keys by index, which keeps the script's per-request work small.
 #[derive(Debug)]
 pub(crate) struct TakeArgs {
     keys: Vec<String>,
     index: HashMap<String, i64>,
-    /// `ARGV[1]` (the request count) is filled in by [`finish`](Self::finish).
-    args: Vec<i64>,
-    requests: usize,
+    /// `T` and `τ` of each key, in the order of `keys`.
+    policies: Vec<i64>,
+    /// Per request: cost, number of keys, their indexes.
+    requests: Vec<i64>,
+    count: usize,
 }
 
 impl TakeArgs {
@@ -35,21 +38,23 @@ impl TakeArgs {
         TakeArgs {
             keys: Vec::new(),
             index: HashMap::new(),
-            args: vec![0],
-            requests: 0,
+            policies: Vec::new(),
+            requests: Vec::new(),
+            count: 0,
         }
     }
 
     /// Appends one request: its cost, then per check (with its [`bucket_key`]) the key's
-    /// position, `T` and `τ`.
+    /// position. A key's `T` and `τ` are those of the first request that names it: within one
+    /// batch they only differ if a policy changed mid-batch, and the next batch uses the new one.
     pub fn push<'c>(
         &mut self,
         cost: u32,
         checks: impl ExactSizeIterator<Item = (String, &'c Check)>,
     ) {
-        self.requests += 1;
-        self.args.push(i64::from(cost));
-        self.args.push(count(checks.len()));
+        self.count += 1;
+        self.requests.push(i64::from(cost));
+        self.requests.push(count(checks.len()));
         for (key, check) in checks {
             let position = match self.index.get(&key) {
                 Some(&position) => position,
@@ -57,19 +62,24 @@ impl TakeArgs {
                     self.keys.push(key.clone());
                     let position = count(self.keys.len());
                     self.index.insert(key, position);
+                    self.policies
+                        .push(micros(check.policy.emission_interval_us()));
+                    self.policies.push(micros(check.policy.tolerance_us()));
                     position
                 }
             };
-            self.args.push(position);
-            self.args.push(micros(check.policy.emission_interval_us()));
-            self.args.push(micros(check.policy.tolerance_us()));
+            self.requests.push(position);
         }
     }
 
-    /// The keys and arguments to run the script with.
-    pub fn finish(mut self) -> (Vec<String>, Vec<i64>) {
-        self.args[0] = count(self.requests);
-        (self.keys, self.args)
+    /// The keys and arguments to run the script with: the request count, the key policies,
+    /// then the requests.
+    pub fn finish(self) -> (Vec<String>, Vec<i64>) {
+        let mut args = Vec::with_capacity(1 + self.policies.len() + self.requests.len());
+        args.push(count(self.count));
+        args.extend(self.policies);
+        args.extend(self.requests);
+        (self.keys, args)
     }
 }
 
