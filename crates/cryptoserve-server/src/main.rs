@@ -6,6 +6,12 @@ use cryptoserve_server::cli::{Cli, Command, ConfigCommand, IdentityCommand};
 use cryptoserve_server::config::{secrets, Settings};
 use cryptoserve_server::{commands, telemetry};
 
+/// mimalloc instead of glibc malloc: a request allocates and frees dozens of small buffers
+/// across worker threads, and glibc's free lists and consolidation were over a tenth of the
+/// server's CPU under load (see `benches/README.md`).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[actix_web::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
