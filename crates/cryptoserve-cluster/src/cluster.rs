@@ -163,14 +163,14 @@ impl Cluster {
             backend.in_pool = true;
             backends.push(backend);
         }
-        let nginx = Nginx::start(NginxConfig {
-            listen_port: match options.nginx_port {
-                Some(port) => port,
-                None => cryptoserve_testkit::net::free_port()?,
-            },
-            upstreams: pool_addrs(&backends),
-            main_conf,
-        })?;
+        let nginx = match options.nginx_port {
+            Some(port) => Nginx::start(NginxConfig {
+                listen_port: port,
+                upstreams: pool_addrs(&backends),
+                main_conf,
+            })?,
+            None => Nginx::start_on_free_port(pool_addrs(&backends), main_conf)?,
+        };
         let admin_token = env
             .run(&[
                 "identity",

@@ -19,6 +19,8 @@ use std::time::{Duration, Instant};
 
 use crate::{io_err, Result, TestkitError};
 
+/// How many ports [`Nginx::start_on_free_port`] tries.
+const START_ATTEMPTS: usize = 4;
 /// How long nginx gets to start, reload or stop.
 const READY_TIMEOUT: Duration = Duration::from_secs(10);
 /// Internal path, served by nginx itself, that answers the config generation.
@@ -106,6 +108,29 @@ impl Nginx {
         nginx.wait_for_generation(generation)?;
         tracing::debug!(port = nginx.port(), prefix = %nginx.layout.prefix.path().display(), "nginx started");
         Ok(nginx)
+    }
+
+    /// Starts nginx on a port from [`crate::net::free_port`]. If another process took that
+    /// port before nginx could bind it, nginx exits with "Address already in use"; it is then
+    /// started again on a new port, up to [`START_ATTEMPTS`] times.
+    pub fn start_on_free_port(upstreams: Vec<SocketAddr>, main_conf: PathBuf) -> Result<Nginx> {
+        let mut attempts = 0;
+        loop {
+            attempts += 1;
+            let config = NginxConfig {
+                listen_port: crate::net::free_port()?,
+                upstreams: upstreams.clone(),
+                main_conf: main_conf.clone(),
+            };
+            match Nginx::start(config) {
+                Err(TestkitError::CommandFailed { output, .. })
+                    if attempts < START_ATTEMPTS && output.contains("Address already in use") =>
+                {
+                    tracing::warn!(%output, "nginx could not bind its port, retrying");
+                }
+                other => return other,
+            }
+        }
     }
 
     /// Base URL, e.g. `http://127.0.0.1:41234`.

@@ -183,11 +183,7 @@ fn main_conf() -> PathBuf {
 }
 
 fn start_nginx(upstreams: Vec<SocketAddr>) -> Result<Nginx, Box<dyn std::error::Error>> {
-    Ok(Nginx::start(NginxConfig {
-        listen_port: free_port()?,
-        upstreams,
-        main_conf: main_conf(),
-    })?)
+    Ok(Nginx::start_on_free_port(upstreams, main_conf())?)
 }
 
 #[test]
@@ -355,5 +351,24 @@ fn nginx_answers_its_own_health_and_hides_metrics() -> TestResult {
     // A request id that would break the JSON is replaced, not echoed.
     assert!(!metrics.body.contains("bad\""), "{metrics:?}");
     assert!(nginx.url().ends_with(&nginx.port().to_string()));
+    Ok(())
+}
+
+/// `Nginx::start_on_free_port` retries exactly when nginx reports "Address already in use";
+/// this pins that nginx's failure on a taken port says so, and fails instead of hanging.
+#[test]
+fn a_taken_port_fails_the_start_with_address_already_in_use() -> TestResult {
+    let taken = TcpListener::bind("127.0.0.1:0")?;
+    let error = Nginx::start(NginxConfig {
+        listen_port: taken.local_addr()?.port(),
+        upstreams: Vec::new(),
+        main_conf: main_conf(),
+    })
+    .err()
+    .ok_or("nginx started on a port another socket listens on")?;
+    assert!(
+        error.to_string().contains("Address already in use"),
+        "{error}"
+    );
     Ok(())
 }
