@@ -277,6 +277,7 @@ async fn sigterm_drains_in_flight_requests_and_exits_zero() {
         );
         if value["message"] == "request completed" {
             request_lines += 1;
+            assert_eq!(value["target"], "cryptoserve::access", "{line}");
             for field in [
                 "request_id",
                 "method",
@@ -295,4 +296,36 @@ async fn sigterm_drains_in_flight_requests_and_exits_zero() {
         "{request_lines} request lines for {completed} requests"
     );
     assert!(logs.contains("shutdown requested"), "{logs}");
+}
+
+/// The per-request line has its own target, so `RUST_LOG` can drop it while every other
+/// event (here: startup and shutdown) is still logged.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_access_line_can_be_switched_off_with_rust_log() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let mut child = cryptoserve(dir.path(), port)
+        .env("RUST_LOG", "info,cryptoserve::access=off")
+        .arg("serve")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = child.stderr.take().unwrap();
+    let log_reader = std::thread::spawn(move || {
+        let mut logs = String::new();
+        stderr.read_to_string(&mut logs).unwrap();
+        logs
+    });
+    let base = format!("http://127.0.0.1:{port}");
+    let client = reqwest::Client::new();
+    wait_ready(&client, &base).await;
+    for path in ["/health/live", "/api/v1/crypto/encrypt", "/no-such-route"] {
+        client.get(format!("{base}{path}")).send().await.unwrap();
+    }
+    sigterm(&child);
+    assert!(child.wait().unwrap().success());
+    let logs = log_reader.join().unwrap();
+    assert!(logs.contains("shutdown requested"), "{logs}");
+    assert!(!logs.contains("request completed"), "{logs}");
 }
