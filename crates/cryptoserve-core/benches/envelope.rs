@@ -5,32 +5,18 @@
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use cryptoserve_core::derive::{derive_context_key, Purpose};
-use cryptoserve_core::{
-    Algorithm, Cipher, ContextName, ContextSpec, KeyVersion, Keyring, MasterKey, Salt,
-};
-use ring::aead::{Aad, LessSafeKey, Nonce, UnboundKey, AES_256_GCM};
+use cryptoserve_core::{Algorithm, ContextName, KeyVersion, MasterKey, Salt};
 use std::hint::black_box;
 
+mod support;
+use support::{cipher, raw_key, raw_seal, spec};
+
 const SIZES: [usize; 3] = [64, 1024, 16 * 1024];
-
-fn cipher() -> Cipher {
-    Cipher::new(
-        Keyring::new(MasterKey::from_bytes([7; 32])),
-        Salt::new("bench").unwrap(),
-    )
-}
-
-fn spec() -> ContextSpec {
-    ContextSpec::new(
-        ContextName::parse("payments").unwrap(),
-        Algorithm::Aes256Gcm,
-    )
-}
 
 fn seal(c: &mut Criterion) {
     let cipher = cipher();
     let spec = spec();
-    let raw = LessSafeKey::new(UnboundKey::new(&AES_256_GCM, &[7; 32]).unwrap());
+    let raw = raw_key();
     let mut group = c.benchmark_group("seal");
     for size in SIZES {
         let plaintext = vec![0xabu8; size];
@@ -40,23 +26,7 @@ fn seal(c: &mut Criterion) {
         });
         let mut counter = 0u64;
         group.bench_with_input(BenchmarkId::new("raw_ring", size), &plaintext, |b, p| {
-            b.iter(|| {
-                // Raw baseline: copy into a fresh buffer and seal, as the envelope must too.
-                counter += 1;
-                let mut nonce = [0u8; 12];
-                nonce[..8].copy_from_slice(&counter.to_be_bytes());
-                let mut buffer = Vec::with_capacity(p.len() + 16);
-                buffer.extend_from_slice(black_box(p));
-                let tag = raw
-                    .seal_in_place_separate_tag(
-                        Nonce::assume_unique_for_key(nonce),
-                        Aad::empty(),
-                        &mut buffer,
-                    )
-                    .unwrap();
-                buffer.extend_from_slice(tag.as_ref());
-                buffer
-            })
+            b.iter(|| raw_seal(&raw, &mut counter, p))
         });
     }
     group.finish();

@@ -3,16 +3,17 @@
 //! On a shared, noisy machine criterion's separate sample runs for the two variants drift by
 //! ±25 % between runs, which hides changes of a few percent. This alternates 2 000-message
 //! batches of each variant 300 times and reports the fastest and 10th-percentile batch, which
-//! noise can only make slower. The raw variant is the same as in `envelope.rs` (alloc + copy +
-//! seal, counter nonce, no associated data).
+//! noise can only make slower. The raw variant is `support::raw_seal`, the one `envelope.rs` uses
+//! (alloc + copy + seal, counter nonce, no associated data).
 //!
 //! Run: `cargo bench -p cryptoserve-core --bench seal_ratio`.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use cryptoserve_core::{Algorithm, Cipher, ContextName, ContextSpec, Keyring, MasterKey, Salt};
-use ring::aead::{Aad, LessSafeKey, Nonce, UnboundKey, AES_256_GCM};
 use std::hint::black_box;
 use std::time::Instant;
+
+mod support;
+use support::{cipher, raw_key, raw_seal, spec};
 
 const ROUNDS: usize = 300;
 
@@ -25,15 +26,9 @@ fn per_message_ns(iters: usize, mut routine: impl FnMut()) -> f64 {
 }
 
 fn main() {
-    let cipher = Cipher::new(
-        Keyring::new(MasterKey::from_bytes([7; 32])),
-        Salt::new("bench").unwrap(),
-    );
-    let spec = ContextSpec::new(
-        ContextName::parse("payments").unwrap(),
-        Algorithm::Aes256Gcm,
-    );
-    let raw = LessSafeKey::new(UnboundKey::new(&AES_256_GCM, &[7; 32]).unwrap());
+    let cipher = cipher();
+    let spec = spec();
+    let raw = raw_key();
     let mut counter = 0u64;
     for size in [64usize, 1024, 16 * 1024] {
         let plaintext = vec![0xabu8; size];
@@ -44,20 +39,7 @@ fn main() {
                 black_box(cipher.seal(&spec, black_box(&plaintext), b"").unwrap());
             }));
             raw_ring.push(per_message_ns(iters, || {
-                counter += 1;
-                let mut nonce = [0u8; 12];
-                nonce[..8].copy_from_slice(&counter.to_be_bytes());
-                let mut buffer = Vec::with_capacity(plaintext.len() + 16);
-                buffer.extend_from_slice(black_box(&plaintext));
-                let tag = raw
-                    .seal_in_place_separate_tag(
-                        Nonce::assume_unique_for_key(nonce),
-                        Aad::empty(),
-                        &mut buffer,
-                    )
-                    .unwrap();
-                buffer.extend_from_slice(tag.as_ref());
-                black_box(buffer);
+                black_box(raw_seal(&raw, &mut counter, &plaintext));
             }));
         }
         envelope.sort_by(f64::total_cmp);
