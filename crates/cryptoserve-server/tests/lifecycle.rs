@@ -15,11 +15,24 @@ use serde_json::{json, Value};
 const BINARY: &str = env!("CARGO_BIN_EXE_cryptoserve");
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    cryptoserve_testkit::net::free_port().unwrap()
+}
+
+/// Spawns `command` (a `serve`) with stderr drained by a thread, so a full pipe never blocks
+/// the server's logging; joining the thread gives every line once the server has exited.
+fn spawn_with_logs(command: &mut Command) -> (Child, std::thread::JoinHandle<String>) {
+    let mut child = command
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = child.stderr.take().unwrap();
+    let log_reader = std::thread::spawn(move || {
+        let mut logs = String::new();
+        stderr.read_to_string(&mut logs).unwrap();
+        logs
+    });
+    (child, log_reader)
 }
 
 fn cryptoserve(dir: &Path, port: u16) -> Command {
@@ -92,19 +105,7 @@ fn start_slow_request(port: u16, token: &str, body: &str) -> (TcpStream, Vec<u8>
 async fn sigterm_drains_in_flight_requests_and_exits_zero() {
     let dir = tempfile::tempdir().unwrap();
     let port = free_port();
-    let mut child = cryptoserve(dir.path(), port)
-        .arg("serve")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    // Drain stderr continuously: a full pipe would block the server's logging.
-    let mut stderr = child.stderr.take().unwrap();
-    let log_reader = std::thread::spawn(move || {
-        let mut logs = String::new();
-        stderr.read_to_string(&mut logs).unwrap();
-        logs
-    });
+    let (mut child, log_reader) = spawn_with_logs(cryptoserve(dir.path(), port).arg("serve"));
     let base = format!("http://127.0.0.1:{port}");
     // No keep-alive: every request is its own connection, so each one is either refused
     // (never accepted) or accepted and must then be answered completely.
@@ -304,19 +305,11 @@ async fn sigterm_drains_in_flight_requests_and_exits_zero() {
 async fn the_access_line_can_be_switched_off_with_rust_log() {
     let dir = tempfile::tempdir().unwrap();
     let port = free_port();
-    let mut child = cryptoserve(dir.path(), port)
-        .env("RUST_LOG", "info,cryptoserve::access=off")
-        .arg("serve")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stderr = child.stderr.take().unwrap();
-    let log_reader = std::thread::spawn(move || {
-        let mut logs = String::new();
-        stderr.read_to_string(&mut logs).unwrap();
-        logs
-    });
+    let (mut child, log_reader) = spawn_with_logs(
+        cryptoserve(dir.path(), port)
+            .env("RUST_LOG", "info,cryptoserve::access=off")
+            .arg("serve"),
+    );
     let base = format!("http://127.0.0.1:{port}");
     let client = reqwest::Client::new();
     wait_ready(&client, &base).await;

@@ -65,19 +65,26 @@ pub fn wait_for_child_port(
         if TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok() {
             return Ok(());
         }
-        if let Some(status) = child
-            .try_wait()
-            .map_err(crate::io_err(format!("checking on {what}")))?
-        {
-            return Err(crate::TestkitError::Exited {
-                what: format!("{what} on port {port}"),
-                status: status.to_string(),
-                log: String::new(),
-            });
-        }
+        ensure_running(child, port, what)?;
         std::thread::sleep(Duration::from_millis(25));
     }
     Err(crate::TestkitError::NotReady(format!(
         "{what} on port {port}"
     )))
+}
+
+/// [`crate::TestkitError::Exited`] if the server we spawned (`what`, meant to listen on
+/// `port`) has exited.
+pub fn ensure_running(child: &mut std::process::Child, port: u16, what: &str) -> crate::Result<()> {
+    match child
+        .try_wait()
+        .map_err(crate::io_err(format!("checking on {what}")))?
+    {
+        Some(status) => Err(crate::TestkitError::Exited {
+            what: format!("{what} on port {port}"),
+            status: status.to_string(),
+            log: String::new(),
+        }),
+        None => Ok(()),
+    }
 }

@@ -10,7 +10,7 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::net::{free_port, wait_for_child_port};
+use crate::net::{ensure_running, free_port, wait_for_child_port};
 use crate::{io_err, Result, TestkitError};
 
 /// How long a server (or a whole cluster) may take to become ready.
@@ -335,16 +335,7 @@ fn wait_ready(child: &mut Child, port: u16, password: Option<&str>, what: &str) 
         READY_TIMEOUT,
         &format!("{what} PING on port {port}"),
         || {
-            if let Some(status) = child
-                .try_wait()
-                .map_err(io_err(format!("checking on {what}")))?
-            {
-                return Err(TestkitError::Exited {
-                    what: format!("{what} on port {port}"),
-                    status: status.to_string(),
-                    log: String::new(),
-                });
-            }
+            ensure_running(child, port, what)?;
             Ok(answers_ping(port, password))
         },
     )
