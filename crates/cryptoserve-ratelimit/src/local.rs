@@ -9,11 +9,11 @@
 //! the bucket nearest to full is dropped, which can only loosen a limit, never tighten it.
 
 use std::collections::hash_map::RandomState;
-use std::collections::HashMap;
 use std::hash::BuildHasher;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
+use hashbrown::HashTable;
 use parking_lot::{Mutex, MutexGuard};
 use tokio::time::Instant;
 
@@ -25,8 +25,24 @@ const SHARDS: usize = 16;
 /// Default bound on remembered buckets across all shards.
 pub const DEFAULT_MAX_BUCKETS: usize = 100_000;
 
-type BucketKey = (Dimension, String);
-type Shard = HashMap<BucketKey, u64>;
+/// One bucket: its key, the hash it is filed under, and its theoretical arrival time.
+#[derive(Debug)]
+struct Bucket {
+    hash: u64,
+    dimension: Dimension,
+    key: Box<str>,
+    tat: u64,
+}
+
+impl Bucket {
+    fn is(&self, dimension: Dimension, key: &str) -> bool {
+        self.dimension == dimension && *self.key == *key
+    }
+}
+
+/// Buckets filed by a hash computed once per check: the same hash picks the shard and the
+/// slot, and a bucket that exists is read and updated in place, without copying its key.
+type Shard = HashTable<Bucket>;
 
 /// In-process GCRA limiter; cheap to clone (clones share state).
 #[derive(Debug, Clone)]
@@ -62,7 +78,7 @@ impl LocalLimiter {
             inner: Arc::new(Inner {
                 epoch: Instant::now(),
                 hasher: RandomState::new(),
-                shards: (0..SHARDS).map(|_| Mutex::new(HashMap::new())).collect(),
+                shards: (0..SHARDS).map(|_| Mutex::new(HashTable::new())).collect(),
                 max_per_shard: max_buckets.div_ceil(SHARDS).max(1),
                 decisions: AtomicU64::new(0),
             }),
@@ -78,16 +94,20 @@ impl LocalLimiter {
     /// Like [`check`](Self::check) but labelled with `source` and not counted, for the Redis
     /// limiter's fallback path.
     pub(crate) fn decide(&self, checks: &[Check], cost: u32, source: DecisionSource) -> Decision {
-        let enabled: Vec<&Check> = checks.iter().filter(|c| c.policy.enabled).collect();
+        // (check, hash, shard) for each enabled check.
+        let enabled: Vec<(&Check, u64, usize)> = checks
+            .iter()
+            .filter(|c| c.policy.enabled)
+            .map(|c| {
+                let hash = self.hash(c.dimension, &c.key);
+                (c, hash, shard_of(hash))
+            })
+            .collect();
         if enabled.is_empty() {
             return Decision::unlimited(source);
         }
         let now = self.now_us();
-        let shard_of: Vec<usize> = enabled
-            .iter()
-            .map(|c| self.shard_index(c.dimension, &c.key))
-            .collect();
-        let mut order = shard_of.clone();
+        let mut order: Vec<usize> = enabled.iter().map(|&(_, _, shard)| shard).collect();
         order.sort_unstable();
         order.dedup();
         let mut guards: Vec<(usize, MutexGuard<'_, Shard>)> = order
@@ -97,11 +117,10 @@ impl LocalLimiter {
 
         let buckets: Vec<BucketState> = enabled
             .iter()
-            .zip(&shard_of)
-            .map(|(check, &shard)| {
+            .map(|&(check, hash, shard)| {
                 let tat = guard_for(&mut guards, shard)
-                    .and_then(|g| g.get(&(check.dimension, check.key.clone())).copied())
-                    .unwrap_or(0);
+                    .and_then(|g| g.find(hash, |b| b.is(check.dimension, &check.key)))
+                    .map_or(0, |b| b.tat);
                 BucketState {
                     dimension: check.dimension,
                     policy: check.policy,
@@ -111,24 +130,38 @@ impl LocalLimiter {
             .collect();
 
         let verdict = gcra::decide(&buckets, cost, source);
-        for ((check, &shard), ahead) in enabled.iter().zip(&shard_of).zip(&verdict.new_ahead_us) {
-            if let Some(guard) = guard_for(&mut guards, shard) {
-                let key = (check.dimension, check.key.clone());
-                if !guard.contains_key(&key) && guard.len() >= self.inner.max_per_shard {
-                    evict(guard, now, self.inner.max_per_shard);
-                }
-                guard.insert(key, now.saturating_add(*ahead));
+        for (&(check, hash, shard), ahead) in enabled.iter().zip(&verdict.new_ahead_us) {
+            let Some(guard) = guard_for(&mut guards, shard) else {
+                continue;
+            };
+            let tat = now.saturating_add(*ahead);
+            if let Some(bucket) = guard.find_mut(hash, |b| b.is(check.dimension, &check.key)) {
+                bucket.tat = tat;
+                continue;
             }
+            if guard.len() >= self.inner.max_per_shard {
+                evict(guard, now, self.inner.max_per_shard);
+            }
+            guard.insert_unique(
+                hash,
+                Bucket {
+                    hash,
+                    dimension: check.dimension,
+                    key: check.key.as_str().into(),
+                    tat,
+                },
+                |b| b.hash,
+            );
         }
         verdict.decision
     }
 
-    /// Forgets a bucket, so it is full again.
     pub fn reset(&self, dimension: Dimension, key: &str) {
-        let shard = self.shard_index(dimension, key);
-        self.inner.shards[shard]
-            .lock()
-            .remove(&(dimension, key.to_owned()));
+        let hash = self.hash(dimension, key);
+        let mut shard = self.inner.shards[shard_of(hash)].lock();
+        if let Ok(entry) = shard.find_entry(hash, |b| b.is(dimension, key)) {
+            entry.remove();
+        }
     }
 
     /// Number of buckets currently remembered.
@@ -153,11 +186,16 @@ impl LocalLimiter {
             .saturating_add(1)
     }
 
-    fn shard_index(&self, dimension: Dimension, key: &str) -> usize {
-        let hash = self.inner.hasher.hash_one((dimension, key));
-        // The modulo keeps the value below SHARDS, so the cast cannot truncate.
-        (hash % SHARDS as u64) as usize
+    fn hash(&self, dimension: Dimension, key: &str) -> u64 {
+        self.inner.hasher.hash_one((dimension, key))
     }
+}
+
+/// The shard for a hash. The table inside the shard uses the hash's low bits for the slot and
+/// its top seven for the tag, so the shard takes bits from the middle, independent of both.
+fn shard_of(hash: u64) -> usize {
+    // The modulo keeps the value below SHARDS, so the cast cannot truncate.
+    ((hash >> 32) % SHARDS as u64) as usize
 }
 
 fn guard_for<'a, 'g>(
@@ -169,15 +207,17 @@ fn guard_for<'a, 'g>(
 
 /// Makes room for one bucket: drop the full ones, and if none was full, the one nearest to full.
 fn evict(shard: &mut Shard, now: u64, max: usize) {
-    shard.retain(|_, tat| *tat > now);
+    shard.retain(|b| b.tat > now);
     if shard.len() < max {
         return;
     }
     let nearest_full = shard
         .iter()
-        .min_by_key(|(_, tat)| **tat)
-        .map(|(key, _)| key.clone());
-    if let Some(key) = nearest_full {
-        shard.remove(&key);
+        .min_by_key(|b| b.tat)
+        .map(|b| (b.hash, b.dimension, b.key.clone()));
+    if let Some((hash, dimension, key)) = nearest_full {
+        if let Ok(entry) = shard.find_entry(hash, |b| b.is(dimension, &key)) {
+            entry.remove();
+        }
     }
 }
