@@ -6,10 +6,12 @@
 //! bounded (`MAX_PENDING_ROWS`); when it is full the oldest batch is dropped, and that is
 //! counted in a metric and logged as an error, never silent.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::hash_map::RandomState;
+use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, TimeZone, Utc};
+use hashbrown::{Equivalent, HashMap};
 use parking_lot::Mutex;
 
 use cryptoserve_store::{Store, UsageRow};
@@ -30,10 +32,43 @@ struct UsageKey {
     outcome: &'static str,
 }
 
+/// A [`UsageKey`] borrowed from the request: looks up an existing counter without allocating.
+/// Its fields hash exactly as `UsageKey`'s do (`String` hashes as `str`), in the same order.
+#[derive(Hash)]
+struct UsageKeyRef<'a> {
+    minute: i64,
+    identity: &'a str,
+    context: &'a str,
+    operation: &'static str,
+    outcome: &'static str,
+}
+
+impl Equivalent<UsageKey> for UsageKeyRef<'_> {
+    fn equivalent(&self, key: &UsageKey) -> bool {
+        self.minute == key.minute
+            && self.identity == key.identity
+            && self.context == key.context
+            && self.operation == key.operation
+            && self.outcome == key.outcome
+    }
+}
+
+impl UsageKeyRef<'_> {
+    fn to_owned(&self) -> UsageKey {
+        UsageKey {
+            minute: self.minute,
+            identity: self.identity.to_owned(),
+            context: self.context.to_owned(),
+            operation: self.operation,
+            outcome: self.outcome,
+        }
+    }
+}
+
 /// The in-memory aggregator and its retry queue.
 #[derive(Debug, Default)]
 pub struct UsageRecorder {
-    current: Mutex<HashMap<UsageKey, (u64, u64)>>,
+    current: Mutex<HashMap<UsageKey, (u64, u64), RandomState>>,
     pending: tokio::sync::Mutex<VecDeque<Vec<UsageRow>>>,
 }
 
@@ -52,15 +87,18 @@ impl UsageRecorder {
         ok: bool,
         bytes: usize,
     ) {
-        let key = UsageKey {
+        let key = UsageKeyRef {
             minute: Utc::now().timestamp().div_euclid(60),
-            identity: identity.to_owned(),
-            context: context.to_owned(),
+            identity,
+            context,
             operation,
             outcome: if ok { "success" } else { "failure" },
         };
         let mut current = self.current.lock();
-        let entry = current.entry(key).or_insert((0, 0));
+        let entry = match current.get_mut(&key) {
+            Some(entry) => entry,
+            None => current.entry(key.to_owned()).or_insert((0, 0)),
+        };
         entry.0 += 1;
         entry.1 += bytes as u64;
     }
