@@ -58,7 +58,7 @@ pub enum ApiError {
         /// than the dimension's burst: split the batch).
         retry_after_secs: Option<u64>,
         /// `X-RateLimit-*` headers to send with the refusal.
-        headers: Vec<(&'static str, String)>,
+        headers: crate::rate_limit::RateHeaders,
     },
     /// A dependency (the database) is unavailable; the caller may retry later.
     #[error("{0}")]
@@ -168,7 +168,7 @@ impl ResponseError for ApiError {
                 response.insert_header(("Retry-After", secs.to_string()));
             }
             for (name, value) in headers {
-                response.insert_header((*name, value.clone()));
+                response.insert_header((name.clone(), value.clone()));
             }
         }
         if matches!(self, Self::Unauthorized(_)) {

@@ -21,6 +21,9 @@ pub struct ContextEntry {
     pub spec: ContextSpec,
     /// The stored record.
     pub record: ContextRecord,
+    /// `crypto_operations{operation, context, algorithm, outcome}` for this context, by
+    /// operation and outcome (see `routes::crypto::Operation::slot`).
+    pub operation_counters: crate::metrics::Resolved<8>,
 }
 
 impl ContextEntry {
@@ -39,6 +42,7 @@ impl ContextEntry {
                 min_decryption_version: min,
             },
             record,
+            operation_counters: crate::metrics::Resolved::default(),
         })
     }
 }

@@ -3,10 +3,38 @@
 //! Route labels are route templates (`/api/admin/contexts/{name}`), never raw paths, so label
 //! cardinality stays bounded; unmatched routes are labelled `unmatched`.
 
+use std::sync::OnceLock;
+
 use prometheus::{
     Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts,
     Registry, TextEncoder,
 };
+
+/// Counters of one family resolved on first use and then reused. `with_label_values` hashes
+/// every label and takes a read lock on each call; the crypto hot path would pay that several
+/// times per request. A slot is filled on first use only, so no zero-valued series appears for
+/// a label set that never happened.
+#[derive(Debug, Clone)]
+pub struct Resolved<const N: usize>([OnceLock<IntCounter>; N]);
+
+impl<const N: usize> Default for Resolved<N> {
+    fn default() -> Self {
+        Self(std::array::from_fn(|_| OnceLock::new()))
+    }
+}
+
+impl<const N: usize> Resolved<N> {
+    /// The counter in `slot`, resolved with `labels` on first use. Slots past `N` are resolved
+    /// on every call (correct, just not cached).
+    pub fn get(&self, slot: usize, family: &IntCounterVec, labels: &[&str]) -> IntCounter {
+        match self.0.get(slot) {
+            Some(cell) => cell
+                .get_or_init(|| family.with_label_values(labels))
+                .clone(),
+            None => family.with_label_values(labels),
+        }
+    }
+}
 
 /// All collectors.
 #[derive(Debug, Clone)]
@@ -47,6 +75,10 @@ pub struct Metrics {
     pub usage_rows_dropped: IntCounter,
     /// Latency of rate-limit decisions (Redis round trip or local).
     pub rate_limit_latency: prometheus::Histogram,
+    /// `rate_limit_decisions{source, result="allowed"}` by decision source.
+    pub allowed_by_source: Resolved<4>,
+    /// `payload_bytes{operation}` by operation.
+    pub payload_by_operation: Resolved<4>,
 }
 
 impl Metrics {
@@ -186,6 +218,8 @@ impl Metrics {
             audit_flush_latency,
             usage_rows_dropped,
             rate_limit_latency,
+            allowed_by_source: Resolved::default(),
+            payload_by_operation: Resolved::default(),
         })
     }
 

@@ -8,6 +8,7 @@ use std::cell::OnceCell;
 use std::collections::HashMap;
 use std::net::IpAddr;
 
+use actix_web::http::header::{HeaderName, HeaderValue};
 use parking_lot::RwLock;
 
 use cryptoserve_ratelimit::{Check, Decision, Dimension, Limiter, Policy, RedisLane};
@@ -125,8 +126,16 @@ impl WorkerLane {
     }
 }
 
-/// Headers for an admitted request.
-pub type RateHeaders = Vec<(&'static str, String)>;
+/// `X-RateLimit-Limit`: the tightest applicable limit (requests per minute).
+pub const LIMIT_HEADER: HeaderName = HeaderName::from_static("x-ratelimit-limit");
+/// `X-RateLimit-Remaining`: requests left in the tightest bucket.
+pub const REMAINING_HEADER: HeaderName = HeaderName::from_static("x-ratelimit-remaining");
+/// `X-RateLimit-Reset`: seconds until that bucket is full again.
+pub const RESET_HEADER: HeaderName = HeaderName::from_static("x-ratelimit-reset");
+
+/// Headers for an admitted or refused request, built once as header values (no parsing of
+/// names or intermediate strings on the hot path).
+pub type RateHeaders = Vec<(HeaderName, HeaderValue)>;
 
 impl RateLimiting {
     /// Wraps a limiter with the built-in default policies.
@@ -184,11 +193,11 @@ fn headers(decision: &Decision) -> RateHeaders {
         return Vec::new();
     }
     vec![
-        ("X-RateLimit-Limit", decision.limit.to_string()),
-        ("X-RateLimit-Remaining", decision.remaining.to_string()),
+        (LIMIT_HEADER, HeaderValue::from(decision.limit)),
+        (REMAINING_HEADER, HeaderValue::from(decision.remaining)),
         (
-            "X-RateLimit-Reset",
-            (decision.reset_after.as_secs_f64().ceil() as u64).to_string(),
+            RESET_HEADER,
+            HeaderValue::from(decision.reset_after.as_secs_f64().ceil() as u64),
         ),
     ]
 }

@@ -151,7 +151,7 @@ pub async fn encrypt(
         });
         results.push(match sealed {
             Ok((sealed, bytes)) => {
-                call.observe(&state, "encrypt", true, bytes);
+                call.observe(&state, super::Operation::Encrypt, true, bytes);
                 ItemResult {
                     ciphertext: Some(sealed.to_text()),
                     key_version: Some(sealed.version.get()),
@@ -206,7 +206,7 @@ pub async fn decrypt(
             });
         call.observe(
             &state,
-            "decrypt",
+            super::Operation::Decrypt,
             opened.is_ok(),
             opened.as_ref().map_or(0, Vec::len),
         );

@@ -70,7 +70,7 @@ pub async fn datakey(
         .cipher
         .generate_data_key(&call.entry.spec, size)
         .map_err(|e| ApiError::Internal(e.to_string()))?;
-    call.observe(&state, "datakey", true, 0);
+    call.observe(&state, super::Operation::Datakey, true, 0);
     Ok(call.respond(&DataKeyResponse {
         wrapped_key: key.wrapped.to_text(),
         plaintext_key: body

@@ -61,13 +61,13 @@ pub async fn decrypt(
         .open_text(&call.entry.spec, &body.ciphertext, &ad)
     {
         Ok(plaintext) => {
-            call.observe(&state, "decrypt", true, plaintext.len());
+            call.observe(&state, super::Operation::Decrypt, true, plaintext.len());
             Ok(call.respond(&DecryptResponse {
                 plaintext: encode_base64(&plaintext),
             }))
         }
         Err(_) => {
-            call.observe(&state, "decrypt", false, 0);
+            call.observe(&state, super::Operation::Decrypt, false, 0);
             Err(ApiError::DecryptionFailed)
         }
     }

@@ -65,7 +65,7 @@ pub async fn encrypt(
         .cipher
         .seal(&call.entry.spec, &plaintext, &ad)
         .map_err(|e| ApiError::Internal(e.to_string()))?;
-    call.observe(&state, "encrypt", true, plaintext.len());
+    call.observe(&state, super::Operation::Encrypt, true, plaintext.len());
     Ok(call.respond(&EncryptResponse {
         ciphertext: sealed.to_text(),
         key_version: sealed.version.get(),

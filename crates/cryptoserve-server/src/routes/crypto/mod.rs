@@ -53,6 +53,41 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 ))]
 pub struct CryptoApi;
 
+/// A crypto operation, as counted in metrics and usage.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Operation {
+    /// `encrypt` and each item of `batch/encrypt`.
+    Encrypt,
+    /// `decrypt` and each item of `batch/decrypt`.
+    Decrypt,
+    /// `rewrap`.
+    Rewrap,
+    /// `datakey`.
+    Datakey,
+}
+
+impl Operation {
+    /// The `operation` label.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Encrypt => "encrypt",
+            Self::Decrypt => "decrypt",
+            Self::Rewrap => "rewrap",
+            Self::Datakey => "datakey",
+        }
+    }
+
+    /// Index among the four operations.
+    fn index(self) -> usize {
+        self as usize
+    }
+
+    /// Index among the eight (operation, outcome) pairs.
+    fn slot(self, ok: bool) -> usize {
+        self.index() * 2 + usize::from(ok)
+    }
+}
+
 /// The context name of the current request, stored for the request log line.
 #[derive(Debug, Clone)]
 pub struct LoggedContext(pub String);
@@ -111,10 +146,15 @@ impl CryptoCall {
             .observe(started.elapsed().as_secs_f64());
         match admitted {
             Ok((headers, decision)) => {
+                let source = decision.source;
                 state
                     .metrics
-                    .rate_limit_decisions
-                    .with_label_values(&[decision.source.as_str(), "allowed"])
+                    .allowed_by_source
+                    .get(
+                        source as usize,
+                        &state.metrics.rate_limit_decisions,
+                        &[source.as_str(), "allowed"],
+                    )
                     .inc();
                 Ok(Self {
                     entry,
@@ -161,30 +201,34 @@ impl CryptoCall {
     }
 
     /// Counts the operation in metrics and usage.
-    pub fn observe(&self, state: &AppState, operation: &'static str, ok: bool, bytes: usize) {
-        state.usage.record(
-            &self.identity,
-            self.entry.spec.name.as_str(),
-            operation,
-            ok,
-            bytes,
-        );
-        let outcome = if ok { "success" } else { "failure" };
+    pub fn observe(&self, state: &AppState, operation: Operation, ok: bool, bytes: usize) {
+        let context = self.entry.spec.name.as_str();
         state
-            .metrics
-            .crypto_operations
-            .with_label_values(&[
-                operation,
-                self.entry.spec.name.as_str(),
-                self.entry.spec.algorithm.name(),
-                outcome,
-            ])
+            .usage
+            .record(&self.identity, context, operation.as_str(), ok, bytes);
+        let outcome = if ok { "success" } else { "failure" };
+        self.entry
+            .operation_counters
+            .get(
+                operation.slot(ok),
+                &state.metrics.crypto_operations,
+                &[
+                    operation.as_str(),
+                    context,
+                    self.entry.spec.algorithm.name(),
+                    outcome,
+                ],
+            )
             .inc();
         if ok {
             state
                 .metrics
-                .payload_bytes
-                .with_label_values(&[operation])
+                .payload_by_operation
+                .get(
+                    operation.index(),
+                    &state.metrics.payload_bytes,
+                    &[operation.as_str()],
+                )
                 .inc_by(bytes as u64);
         }
     }
@@ -193,7 +237,7 @@ impl CryptoCall {
     pub fn respond(&self, body: &impl Serialize) -> HttpResponse {
         let mut response = HttpResponse::Ok();
         for (name, value) in &self.headers {
-            response.insert_header((*name, value.as_str()));
+            response.insert_header((name.clone(), value.clone()));
         }
         response.json(body)
     }

@@ -62,14 +62,14 @@ pub async fn rewrap(
         cryptoserve_core::text::decode(&body.ciphertext).map_err(|_| ApiError::DecryptionFailed)?;
     match state.cipher.rewrap(&call.entry.spec, &envelope, &ad) {
         Ok(sealed) => {
-            call.observe(&state, "rewrap", true, 0);
+            call.observe(&state, super::Operation::Rewrap, true, 0);
             Ok(call.respond(&RewrapResponse {
                 ciphertext: sealed.to_text(),
                 key_version: sealed.version.get(),
             }))
         }
         Err(_) => {
-            call.observe(&state, "rewrap", false, 0);
+            call.observe(&state, super::Operation::Rewrap, false, 0);
             Err(ApiError::DecryptionFailed)
         }
     }
