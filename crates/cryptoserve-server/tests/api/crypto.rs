@@ -330,3 +330,69 @@ async fn datakey_round_trip(deployment: Deployment) {
     let body: Value = response.json().await.unwrap();
     assert_eq!(unb64(body["plaintext_key"].as_str().unwrap()).len(), 32);
 }
+
+/// `/metrics` counts each crypto operation by context, algorithm and outcome, the plaintext
+/// bytes of successful ones, and each admitted request by the limiter that decided it. The
+/// counters are resolved once per context and reused, so the second context and the failure
+/// outcome must land on their own series, not on the first one resolved.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_count_operations_by_context_and_outcome() {
+    use crate::support::metric;
+    let app = Deployment::sqlite().spawn().await;
+    let admin = app.admin_token().await;
+    app.create_context(&admin, "ledger", "aes-256-gcm").await;
+    app.create_context(&admin, "diary", "chacha20-poly1305")
+        .await;
+
+    let ciphertext = app.encrypt(&admin, "ledger", b"12345").await;
+    app.encrypt(&admin, "ledger", b"1234567").await;
+    app.encrypt(&admin, "diary", b"abc").await;
+    assert_eq!(app.decrypt(&admin, "ledger", &ciphertext).await, b"12345");
+    // Tampered: one failed decrypt.
+    let mut tampered = ciphertext.into_bytes();
+    let last = tampered.len() - 2;
+    tampered[last] = if tampered[last] == b'A' { b'B' } else { b'A' };
+    let tampered = String::from_utf8(tampered).unwrap();
+    let response = app.decrypt_response(&admin, "ledger", &tampered).await;
+    assert_eq!(response.status(), 400);
+
+    let ops = "cryptoserve_crypto_operations_total";
+    for (labels, expected) in [
+        (
+            r#"algorithm="aes-256-gcm",context="ledger",operation="encrypt",outcome="success""#,
+            2.0,
+        ),
+        (
+            r#"algorithm="chacha20-poly1305",context="diary",operation="encrypt",outcome="success""#,
+            1.0,
+        ),
+        (
+            r#"context="ledger",operation="decrypt",outcome="success""#,
+            1.0,
+        ),
+        (
+            r#"context="ledger",operation="decrypt",outcome="failure""#,
+            1.0,
+        ),
+        (r#"context="diary",operation="decrypt""#, 0.0),
+    ] {
+        assert_eq!(metric(&app, ops, labels).await, expected, "{labels}");
+    }
+    let bytes = "cryptoserve_payload_bytes_total";
+    assert_eq!(
+        metric(&app, bytes, r#"operation="encrypt""#).await,
+        15.0,
+        "5 + 7 + 3 plaintext bytes encrypted"
+    );
+    assert_eq!(metric(&app, bytes, r#"operation="decrypt""#).await, 5.0);
+    assert_eq!(
+        metric(
+            &app,
+            "cryptoserve_rate_limit_decisions_total",
+            r#"result="allowed",source="local""#
+        )
+        .await,
+        5.0,
+        "every crypto request was admitted by the in-process limiter"
+    );
+}

@@ -10,6 +10,7 @@ use tokio::sync::{Mutex, MutexGuard};
 use cryptoserve_server::config::Settings;
 use cryptoserve_store::Role;
 
+pub use crate::support::metric;
 use crate::support::{b64, Deployment, TestApp};
 
 /// The context every test encrypts in.
@@ -231,20 +232,6 @@ pub async fn wait_for_limit(
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-}
-
-/// The sum of every sample of `name` in `/metrics` whose labels contain `labels`.
-pub async fn metric(app: &TestApp, name: &str, labels: &str) -> f64 {
-    let text = app.get("/metrics", None).await.text().await.unwrap();
-    text.lines()
-        .filter(|line| !line.starts_with('#'))
-        .filter(|line| {
-            line.strip_prefix(name)
-                .is_some_and(|rest| rest.starts_with(' ') || rest.starts_with('{'))
-        })
-        .filter(|line| line.contains(labels))
-        .filter_map(|line| line.rsplit(' ').next()?.parse::<f64>().ok())
-        .sum()
 }
 
 /// Decisions taken in-process because Redis could not answer, since start.
