@@ -4,6 +4,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use super::body::JsonObject;
 use super::{decode_optional, encode_base64, CryptoCall};
 use crate::auth::Principal;
 use crate::error::{ApiError, ApiResult};
@@ -62,9 +63,11 @@ pub async fn decrypt(
     {
         Ok(plaintext) => {
             call.observe(&state, super::Operation::Decrypt, true, plaintext.len());
-            Ok(call.respond(&DecryptResponse {
-                plaintext: encode_base64(&plaintext),
-            }))
+            // `DecryptResponse`, written directly.
+            let plaintext = encode_base64(&plaintext);
+            Ok(call.respond_json(
+                JsonObject::with_capacity(plaintext.len() + 16).string("plaintext", &plaintext),
+            ))
         }
         Err(_) => {
             call.observe(&state, super::Operation::Decrypt, false, 0);

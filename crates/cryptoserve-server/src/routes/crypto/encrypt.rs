@@ -4,6 +4,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use super::body::JsonObject;
 use super::{decode_base64, decode_optional, CryptoCall};
 use crate::auth::Principal;
 use crate::error::{ApiError, ApiResult};
@@ -66,9 +67,12 @@ pub async fn encrypt(
         .seal(&call.entry.spec, &plaintext, &ad)
         .map_err(|e| ApiError::Internal(e.to_string()))?;
     call.observe(&state, super::Operation::Encrypt, true, plaintext.len());
-    Ok(call.respond(&EncryptResponse {
-        ciphertext: sealed.to_text(),
-        key_version: sealed.version.get(),
-        algorithm: sealed.algorithm.name(),
-    }))
+    // The same fields as `EncryptResponse` (the documented schema), written directly.
+    let ciphertext = sealed.to_text();
+    Ok(call.respond_json(
+        JsonObject::with_capacity(ciphertext.len() + 80)
+            .string("ciphertext", &ciphertext)
+            .number("key_version", u64::from(sealed.version.get()))
+            .string("algorithm", sealed.algorithm.name()),
+    ))
 }

@@ -6,6 +6,7 @@
 //! [`CryptoCall::respond`], which adds the rate-limit headers.
 
 mod batch;
+mod body;
 mod datakey;
 mod decrypt;
 mod encrypt;
@@ -235,11 +236,23 @@ impl CryptoCall {
 
     /// 200 with the body and the rate-limit headers.
     pub fn respond(&self, body: &impl Serialize) -> HttpResponse {
+        self.ok().json(body)
+    }
+
+    /// 200 with a body already written as JSON (see [`body::JsonObject`]) and the rate-limit
+    /// headers.
+    pub fn respond_json(&self, body: body::JsonObject) -> HttpResponse {
+        self.ok()
+            .content_type(actix_web::http::header::ContentType::json())
+            .body(body.finish())
+    }
+
+    fn ok(&self) -> actix_web::HttpResponseBuilder {
         let mut response = HttpResponse::Ok();
         for (name, value) in &self.headers {
             response.insert_header((name.clone(), value.clone()));
         }
-        response.json(body)
+        response
     }
 }
 
