@@ -69,7 +69,7 @@ fn needs_no_escape(text: &str) -> bool {
     // No early exit: a branch-free fold over the bytes compiles to vector code, where a
     // short-circuiting `all` checks one byte at a time.
     !text.bytes().fold(false, |bad, b| {
-        bad | (b < 0x20) | (b >= 0x7f) | (b == b'"') | (b == b'\\')
+        bad | !(0x20..0x7f).contains(&b) | (b == b'"') | (b == b'\\')
     })
 }
 
