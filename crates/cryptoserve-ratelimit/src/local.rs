@@ -156,6 +156,7 @@ impl LocalLimiter {
         verdict.decision
     }
 
+    /// Forgets a bucket, so it is full again.
     pub fn reset(&self, dimension: Dimension, key: &str) {
         let hash = self.hash(dimension, key);
         let mut shard = self.inner.shards[shard_of(hash)].lock();
