@@ -22,7 +22,8 @@ use std::time::{Duration, Instant};
 
 use cryptoserve_cluster::{probe, Cluster, ClusterOptions};
 
-use support::api::{crypto_ok, metric_sum, Api};
+use cryptoserve_testkit::metrics::sum as metric_sum;
+use support::api::{crypto_ok, Api};
 use support::load::{Load, LoadConfig, Report};
 
 const CONTEXT: &str = "drills";

@@ -4,12 +4,14 @@
 //!
 //! Layout:
 //! - `net.rs`: free-port allocation and waiting for a port to accept connections.
+//! - `metrics.rs`: reading Prometheus `/metrics` text.
 //! - `postgres.rs`: a throwaway PostgreSQL cluster (runs as the `postgres` user when we are root,
 //!   because `initdb` refuses to run as root).
 //! - `redis.rs`: `redis-server` standalone and cluster mode.
 //! - `nginx.rs`: an nginx master process with a generated configuration.
 #![forbid(unsafe_code)]
 
+pub mod metrics;
 pub mod net;
 pub mod nginx;
 pub mod postgres;

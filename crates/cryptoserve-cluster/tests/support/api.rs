@@ -114,19 +114,6 @@ impl Api {
     }
 }
 
-/// Sum of every sample of `name` (any labels) whose label set contains `label_filter`.
-pub fn metric_sum(text: &str, name: &str, label_filter: &str) -> f64 {
-    text.lines()
-        .filter(|line| !line.starts_with('#'))
-        .filter(|line| {
-            line.strip_prefix(name)
-                .is_some_and(|rest| rest.starts_with('{') || rest.starts_with(' '))
-        })
-        .filter(|line| line.contains(label_filter))
-        .filter_map(|line| line.rsplit(' ').next()?.parse::<f64>().ok())
-        .sum()
-}
-
 /// Crypto requests a backend has answered with 200 since it started.
 pub fn crypto_ok(text: &str) -> f64 {
     text.lines()

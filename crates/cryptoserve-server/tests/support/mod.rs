@@ -252,15 +252,7 @@ impl TestApp {
 /// The sum of every sample of `name` in `/metrics` whose labels contain `labels`.
 pub async fn metric(app: &TestApp, name: &str, labels: &str) -> f64 {
     let text = app.get("/metrics", None).await.text().await.unwrap();
-    text.lines()
-        .filter(|line| !line.starts_with('#'))
-        .filter(|line| {
-            line.strip_prefix(name)
-                .is_some_and(|rest| rest.starts_with(' ') || rest.starts_with('{'))
-        })
-        .filter(|line| line.contains(labels))
-        .filter_map(|line| line.rsplit(' ').next()?.parse::<f64>().ok())
-        .sum()
+    cryptoserve_testkit::metrics::sum(&text, name, labels)
 }
 
 /// Standard base64.
