@@ -30,10 +30,14 @@ pub struct RedisLimiterConfig {
     pub key_prefix: String,
     /// How long `connect` waits for the first connection before starting in fallback mode.
     pub connect_wait: Duration,
+    /// How long tokens leased from a busy bucket may be spent in process (standalone Redis);
+    /// zero decides every request in Redis. See the crate docs.
+    pub lease: Duration,
 }
 
 impl RedisLimiterConfig {
-    /// Defaults for everything but the URL: 50 ms timeout, 1 instance, fail open, `cs:rl:`.
+    /// Defaults for everything but the URL: 50 ms timeout, 1 instance, fail open, `cs:rl:`,
+    /// 50 ms leases.
     pub fn new(url: impl Into<String>) -> Self {
         RedisLimiterConfig {
             url: url.into(),
@@ -42,6 +46,7 @@ impl RedisLimiterConfig {
             fail_mode: FailMode::Open,
             key_prefix: "cs:rl:".into(),
             connect_wait: Duration::from_secs(2),
+            lease: Duration::from_millis(50),
         }
     }
 }
@@ -56,6 +61,7 @@ impl std::fmt::Debug for RedisLimiterConfig {
             .field("fail_mode", &self.fail_mode)
             .field("key_prefix", &self.key_prefix)
             .field("connect_wait", &self.connect_wait)
+            .field("lease", &self.lease)
             .finish()
     }
 }

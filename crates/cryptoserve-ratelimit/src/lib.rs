@@ -1,5 +1,6 @@
 //! CryptoServe rate limiting: GCRA buckets along three dimensions (IP, identity, key context),
-//! exact across a cluster of CryptoServe instances because every decision is made in Redis.
+//! exact across a cluster of CryptoServe instances because every admission is decided in Redis
+//! or, for a lease, charged to Redis ahead of time.
 //!
 //! The crate knows nothing of HTTP or databases: the server hands it a list of [`Check`]s
 //! (dimension, key, [`Policy`]) and a cost, and gets a [`Decision`] back with everything the
@@ -32,7 +33,9 @@
 //! - [`RedisLimiter`]: one Lua script decides all dimensions in one round trip using Redis's own
 //!   clock (`TIME`), so instance clocks do not matter. On error or timeout (50 ms by default)
 //!   the fallback decides with the policy divided by `fallback_instances`, or, with
-//!   [`FailMode::Closed`], the request is denied. Checks never hang and never error.
+//!   [`FailMode::Closed`], the request is denied. Checks never hang and never error. On
+//!   standalone Redis, busy buckets with a large burst are also decided from short leases of
+//!   tokens taken ahead of time, which keeps the limit exact (see `redis/lease.rs`).
 //! - Redis Cluster (`redis-cluster://` URLs): buckets of one request are grouped by hash slot;
 //!   each group is decided atomically by the same script, all groups concurrently. If any group
 //!   denies, the groups that admitted are refunded. This keeps "denied consumes nothing" and

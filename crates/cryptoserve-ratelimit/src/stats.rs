@@ -14,6 +14,9 @@ pub struct LimiterStats {
     pub local_decisions: u64,
     /// Decided by the fallback while Redis was unreachable (fail-open or fail-closed).
     pub fallback_decisions: u64,
+    /// Of `redis_decisions`, those admitted from lease tokens taken from Redis ahead of time,
+    /// without a round trip of their own.
+    pub lease_decisions: u64,
     /// Redis calls that failed or timed out.
     pub redis_errors: u64,
     /// Times the Lua script had to be sent again after `NOSCRIPT` (e.g. a Redis restart).
@@ -41,6 +44,7 @@ pub struct LimiterHealth {
 #[derive(Debug, Default)]
 pub(crate) struct Counters {
     pub redis_decisions: AtomicU64,
+    pub lease_decisions: AtomicU64,
     pub fallback_decisions: AtomicU64,
     pub redis_errors: AtomicU64,
     pub script_reloads: AtomicU64,
@@ -61,6 +65,7 @@ impl Counters {
         LimiterStats {
             redis_decisions: self.redis_decisions.load(Ordering::Relaxed),
             local_decisions: 0,
+            lease_decisions: self.lease_decisions.load(Ordering::Relaxed),
             fallback_decisions: self.fallback_decisions.load(Ordering::Relaxed),
             redis_errors: self.redis_errors.load(Ordering::Relaxed),
             script_reloads: self.script_reloads.load(Ordering::Relaxed),

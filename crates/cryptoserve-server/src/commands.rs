@@ -174,6 +174,10 @@ pub fn config_show(settings: &Settings) -> anyhow::Result<()> {
             "CRYPTOSERVE_RATE_LIMIT_FAIL_MODE",
             format!("{:?}", settings.rate_limit_fail_mode).to_lowercase(),
         ),
+        (
+            "CRYPTOSERVE_RATE_LIMIT_LEASE_MS",
+            settings.rate_limit_lease_ms.to_string(),
+        ),
     ];
     for (name, value) in lines {
         println!("{name}={value}");

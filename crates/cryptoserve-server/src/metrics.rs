@@ -59,6 +59,8 @@ pub struct Metrics {
     pub redis_errors: IntCounter,
     /// Rate-limit script runs sent to Redis (mirrored from the limiter).
     pub redis_round_trips: IntCounter,
+    /// Redis-backed decisions admitted from leased tokens (mirrored from the limiter).
+    pub rate_limit_lease_decisions: IntCounter,
     /// Database pool gauges (size, idle, in_use, max).
     pub db_pool: IntGaugeVec,
     /// Build information (always 1).
@@ -139,6 +141,10 @@ impl Metrics {
             "cryptoserve_rate_limit_redis_round_trips_total",
             "Rate-limit script runs sent to Redis; concurrent checks share one on standalone Redis",
         )?;
+        let rate_limit_lease_decisions = IntCounter::new(
+            "cryptoserve_rate_limit_lease_decisions_total",
+            "Redis-backed rate-limit decisions admitted from tokens leased ahead of time, without a round trip of their own",
+        )?;
         let db_pool = IntGaugeVec::new(
             Opts::new(
                 "cryptoserve_db_pool_connections",
@@ -192,6 +198,7 @@ impl Metrics {
         registry.register(Box::new(rate_limit_backend_decisions.clone()))?;
         registry.register(Box::new(redis_errors.clone()))?;
         registry.register(Box::new(redis_round_trips.clone()))?;
+        registry.register(Box::new(rate_limit_lease_decisions.clone()))?;
         registry.register(Box::new(db_pool.clone()))?;
         registry.register(Box::new(build_info.clone()))?;
         registry.register(Box::new(cached_contexts.clone()))?;
@@ -210,6 +217,7 @@ impl Metrics {
             rate_limit_backend_decisions,
             redis_errors,
             redis_round_trips,
+            rate_limit_lease_decisions,
             db_pool,
             build_info,
             cached_contexts,
@@ -239,6 +247,7 @@ impl Metrics {
         }
         catch_up(&self.redis_errors, stats.redis_errors);
         catch_up(&self.redis_round_trips, stats.redis_round_trips);
+        catch_up(&self.rate_limit_lease_decisions, stats.lease_decisions);
     }
 
     /// Text exposition of every collector.

@@ -108,6 +108,7 @@ impl Application {
                 let mut config = RedisLimiterConfig::new(url.expose_secret());
                 config.timeout = Duration::from_millis(settings.redis_timeout_ms);
                 config.fallback_instances = settings.rate_limit_fallback_instances;
+                config.lease = Duration::from_millis(settings.rate_limit_lease_ms);
                 config.fail_mode = match settings.rate_limit_fail_mode {
                     FailMode::Open => cryptoserve_ratelimit::FailMode::Open,
                     FailMode::Closed => cryptoserve_ratelimit::FailMode::Closed,

@@ -12,17 +12,24 @@
 //! clock reading: the same admissions as separate one-request runs at that instant. A caller
 //! that gave up (its timeout passed and the fallback answered) is dropped from the batch before
 //! it is sent, so an abandoned check does not consume quota.
+//!
+//! Before queueing, a check is offered to the batcher's [`Leases`]: on busy buckets with a
+//! large burst, tokens taken ahead of time with an earlier request admit it without a round
+//! trip (`lease.rs` explains why that stays exact).
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use fred::clients::Client;
 use fred::interfaces::ClientLike;
 use fred::types::config::Options;
 use tokio::sync::{mpsc, oneshot, Semaphore};
 use tokio::task::JoinHandle;
+use tokio::time::Instant;
 
 use crate::error::{RateLimitError, Result};
 use crate::policy::Check;
+use crate::redis::lease::{Leases, Plan};
 use crate::redis::script::{bucket_key, LuaScript, TakeArgs, TAKE_MANY};
 use crate::stats::Counters;
 
@@ -37,13 +44,20 @@ const QUEUE: usize = 4 * MAX_BATCH;
 #[derive(Debug)]
 pub(crate) struct Reply {
     pub allowed: bool,
-    /// `max(tat - now, 0)` per check, before the request, in the order given.
+    /// `max(tat - now, 0)` per check, before the request, in the order given (for a leased
+    /// decision, a lower bound of it after the lease).
     pub ahead_us: Vec<u64>,
+    /// Lease tokens Redis granted per check (empty for a leased decision).
+    pub granted: Vec<u64>,
+    /// Admitted from leases, without a round trip.
+    pub leased: bool,
 }
 
 struct Pending {
     checks: Vec<Check>,
     cost: u32,
+    /// Lease tokens asked for per check.
+    extra: Vec<u32>,
     reply: oneshot::Sender<Result<Reply>>,
 }
 
@@ -55,13 +69,16 @@ struct Shared {
     script: LuaScript,
     key_prefix: String,
     counters: Arc<Counters>,
+    /// Lease length sent to the script (zero: no leases).
+    lease: Duration,
 }
 
-/// The queue and its dispatcher task.
+/// The queue, its dispatcher task, and the leases of the checks that go through it.
 #[derive(Debug)]
 pub(crate) struct Batcher {
     queue: mpsc::Sender<Pending>,
     dispatcher: JoinHandle<()>,
+    leases: Leases,
 }
 
 impl std::fmt::Debug for Pending {
@@ -75,12 +92,13 @@ impl std::fmt::Debug for Pending {
 
 impl Batcher {
     /// Starts the dispatcher on the current runtime, sending through `client` with the
-    /// per-command `options`.
+    /// per-command `options`; leases live `lease` (zero: none).
     pub fn start(
         client: Client,
         options: Options,
         key_prefix: String,
         counters: Arc<Counters>,
+        lease: Duration,
     ) -> Self {
         let shared = Arc::new(Shared {
             client,
@@ -88,27 +106,60 @@ impl Batcher {
             script: LuaScript::new(TAKE_MANY),
             key_prefix,
             counters,
+            lease,
         });
         let (queue, receiver) = mpsc::channel(QUEUE);
         let dispatcher = tokio::spawn(dispatch(shared, receiver));
-        Batcher { queue, dispatcher }
+        Batcher {
+            queue,
+            dispatcher,
+            leases: Leases::new(lease),
+        }
     }
 
-    /// Decides `checks` (all enabled) for `cost`. The caller bounds the wait with its timeout.
+    /// Decides `checks` (all enabled) for `cost`, from leases when they cover it, else in
+    /// Redis. The caller bounds the wait with its timeout.
     pub async fn decide(&self, checks: &[&Check], cost: u32) -> Result<Reply> {
+        // Taken before the request is queued, so before Redis reads its clock for it.
+        let sent = Instant::now();
+        let extra = match self.leases.plan(checks, cost, sent) {
+            Plan::Leased { ahead_us } => {
+                return Ok(Reply {
+                    allowed: true,
+                    ahead_us,
+                    granted: Vec::new(),
+                    leased: true,
+                })
+            }
+            Plan::Ask { extra } => extra,
+        };
+        let asked = extra.iter().any(|&e| e > 0);
         let (reply, answer) = oneshot::channel();
         let pending = Pending {
             checks: checks.iter().map(|&c| c.clone()).collect(),
             cost,
+            extra: extra.clone(),
             reply,
         };
-        self.queue
-            .send(pending)
-            .await
-            .map_err(|_| RateLimitError::UnexpectedReply("rate limit batcher stopped".into()))?;
-        answer
-            .await
-            .map_err(|_| RateLimitError::UnexpectedReply("rate limit batch dropped".into()))?
+        let result = async {
+            self.queue.send(pending).await.map_err(|_| {
+                RateLimitError::UnexpectedReply("rate limit batcher stopped".into())
+            })?;
+            answer
+                .await
+                .map_err(|_| RateLimitError::UnexpectedReply("rate limit batch dropped".into()))?
+        }
+        .await;
+        if asked {
+            match &result {
+                Ok(reply) => {
+                    self.leases
+                        .granted(checks, cost, &extra, &reply.ahead_us, &reply.granted, sent)
+                }
+                Err(_) => self.leases.abandoned(checks, &extra),
+            }
+        }
+        result
     }
 
     /// Stops the dispatcher; queued checks are answered by their callers' timeouts.
@@ -146,10 +197,11 @@ async fn run(shared: &Shared, batch: Vec<Pending>) {
         let keyed = pending
             .checks
             .iter()
-            .map(|check| (bucket_key(&shared.key_prefix, check), check));
+            .zip(&pending.extra)
+            .map(|(check, &extra)| (bucket_key(&shared.key_prefix, check), check, extra));
         take.push(pending.cost, keyed);
     }
-    let (keys, args) = take.finish();
+    let (keys, args) = take.finish(shared.lease);
 
     let client = shared.client.with_options(&shared.options);
     match shared
@@ -166,21 +218,22 @@ async fn run(shared: &Shared, batch: Vec<Pending>) {
     }
 }
 
-/// Splits the flat reply (per request: allowed, then one `ahead` per check) among the callers.
+/// Splits the flat reply (per request: allowed, then one `ahead` per check, then one lease
+/// grant per check) among the callers.
 fn answer(batch: Vec<Pending>, reply: &[i64]) {
     let mut rest = reply;
     for pending in batch {
         let n = pending.checks.len();
         let result = match rest.split_first() {
-            Some((&allowed, tail)) if tail.len() >= n => {
-                let (ahead, after) = tail.split_at(n);
+            Some((&allowed, tail)) if tail.len() >= 2 * n => {
+                let (ahead, tail) = tail.split_at(n);
+                let (granted, after) = tail.split_at(n);
                 rest = after;
                 Ok(Reply {
                     allowed: allowed == 1,
-                    ahead_us: ahead
-                        .iter()
-                        .map(|&a| u64::try_from(a).unwrap_or(0))
-                        .collect(),
+                    ahead_us: non_negative(ahead),
+                    granted: non_negative(granted),
+                    leased: false,
                 })
             }
             _ => {
@@ -193,6 +246,13 @@ fn answer(batch: Vec<Pending>, reply: &[i64]) {
         };
         let _ = pending.reply.send(result);
     }
+}
+
+fn non_negative(values: &[i64]) -> Vec<u64> {
+    values
+        .iter()
+        .map(|&v| u64::try_from(v).unwrap_or(0))
+        .collect()
 }
 
 #[cfg(test)]
@@ -211,6 +271,7 @@ mod tests {
             Pending {
                 checks: vec![check; checks],
                 cost: 1,
+                extra: vec![0; checks],
                 reply,
             },
             answer,
@@ -221,20 +282,22 @@ mod tests {
     fn a_flat_reply_is_split_per_request() {
         let (first, mut first_answer) = pending(2);
         let (second, mut second_answer) = pending(1);
-        answer(vec![first, second], &[1, 10, 20, 0, 30]);
+        answer(vec![first, second], &[1, 10, 20, 5, 0, 0, 30, 0]);
         let first = first_answer.try_recv().unwrap().unwrap();
         assert!(first.allowed);
         assert_eq!(first.ahead_us, vec![10, 20]);
+        assert_eq!(first.granted, vec![5, 0]);
         let second = second_answer.try_recv().unwrap().unwrap();
         assert!(!second.allowed);
         assert_eq!(second.ahead_us, vec![30]);
+        assert_eq!(second.granted, vec![0]);
     }
 
     #[test]
     fn a_short_reply_is_an_error_for_those_it_does_not_cover() {
         let (first, mut first_answer) = pending(1);
         let (second, mut second_answer) = pending(2);
-        answer(vec![first, second], &[1, 5, 1, 7]);
+        answer(vec![first, second], &[1, 5, 0, 1, 7, 0, 0]);
         assert!(first_answer.try_recv().unwrap().is_ok());
         assert!(matches!(
             second_answer.try_recv().unwrap(),

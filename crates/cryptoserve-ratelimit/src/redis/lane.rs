@@ -39,6 +39,7 @@ impl RedisLane {
             inner.options.clone(),
             inner.config.key_prefix.clone(),
             Arc::clone(&inner.counters),
+            inner.config.lease,
         );
         Ok(RedisLane { client, batcher })
     }

@@ -2,6 +2,8 @@
 //!
 //! - `batch.rs`: standalone Redis; concurrent checks share one `take_many.lua` run.
 //! - `lane.rs`: a worker thread's own connection and batcher, so checks stay on the thread.
+//! - `lease.rs`: tokens a batcher takes ahead of time on busy buckets, so requests for them
+//!   are admitted without a round trip while the limit stays exact.
 //! - `round.rs`: Redis Cluster; one request → take script per hash-slot group, refund on
 //!   partial denial.
 //! - `script.rs`: the Lua scripts (`take_many.lua`, `refund.lua`), the take's arguments, and
@@ -15,6 +17,7 @@
 
 mod batch;
 mod lane;
+mod lease;
 mod pubsub;
 mod round;
 mod script;
@@ -104,6 +107,7 @@ impl RedisLimiter {
                 options.clone(),
                 config.key_prefix.clone(),
                 Arc::clone(&counters),
+                config.lease,
             )
         });
         let limiter = RedisLimiter {
@@ -191,12 +195,8 @@ impl RedisLimiter {
             Some(batcher) => {
                 let batched = async {
                     let reply = batcher.decide(&enabled, cost).await?;
-                    Ok(decision_from(
-                        &enabled,
-                        cost,
-                        reply.allowed,
-                        &reply.ahead_us,
-                    ))
+                    let decision = decision_from(&enabled, cost, reply.allowed, &reply.ahead_us);
+                    Ok((decision, reply.leased))
                 };
                 timeout(inner.config.timeout, batched).await
             }
@@ -209,12 +209,16 @@ impl RedisLimiter {
                     counters: &inner.counters,
                     key_prefix: &inner.config.key_prefix,
                 };
-                timeout(inner.config.timeout, round.decide(&enabled, cost)).await
+                let decided = async { Ok((round.decide(&enabled, cost).await?, false)) };
+                timeout(inner.config.timeout, decided).await
             }
         };
         let error = match decided {
-            Ok(Ok(decision)) => {
-                if inner.counters.record_success(started.elapsed()) {
+            Ok(Ok((decision, leased))) => {
+                if leased {
+                    // No round trip: nothing to say about Redis's latency or health.
+                    Counters::bump(&inner.counters.lease_decisions);
+                } else if inner.counters.record_success(started.elapsed()) {
                     tracing::info!("redis rate limiting recovered");
                 }
                 Counters::bump(&inner.counters.redis_decisions);

@@ -3,6 +3,7 @@
 //! the groups that admitted. Standalone Redis goes through `batch.rs` instead.
 
 use std::collections::BTreeMap;
+use std::time::Duration;
 
 use fred::interfaces::ClientLike;
 use fred::util::redis_keyslot;
@@ -61,8 +62,9 @@ impl<C: ClientLike + Sync> Round<'_, C> {
 
         let takes = groups.iter().map(|group| {
             let mut take = TakeArgs::new();
-            take.push(cost, group.iter().map(|&i| (keys[i].clone(), checks[i])));
-            let (group_keys, args) = take.finish();
+            take.push(cost, group.iter().map(|&i| (keys[i].clone(), checks[i], 0)));
+            // No leases on Redis Cluster: a request's buckets live on several nodes.
+            let (group_keys, args) = take.finish(Duration::ZERO);
             self.take.run(self.client, group_keys, args, self.counters)
         });
         let results = futures::future::join_all(takes).await;
@@ -73,7 +75,8 @@ impl<C: ClientLike + Sync> Round<'_, C> {
         let mut first_error = None;
         for (group, result) in groups.iter().zip(results) {
             match result {
-                Ok(reply) if reply.len() == group.len() + 1 => {
+                // allowed, one `ahead` per bucket, one (zero) lease grant per bucket.
+                Ok(reply) if reply.len() == 2 * group.len() + 1 => {
                     for (&i, &value) in group.iter().zip(&reply[1..]) {
                         ahead[i] = u64::try_from(value).unwrap_or(0);
                     }

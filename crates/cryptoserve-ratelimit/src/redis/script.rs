@@ -3,6 +3,7 @@
 //! a node answers `NOSCRIPT`, e.g. after a restart emptied its script cache.
 
 use std::collections::HashMap;
+use std::time::Duration;
 
 use fred::interfaces::ClientLike;
 use fred::types::{ClusterHash, CustomCommand, Value};
@@ -28,7 +29,7 @@ pub(crate) struct TakeArgs {
     index: HashMap<String, i64>,
     /// `T` and `τ` of each key, in the order of `keys`.
     policies: Vec<i64>,
-    /// Per request: cost, number of keys, their indexes.
+    /// Per request: cost, number of keys, then per key its index and the lease tokens wanted.
     requests: Vec<i64>,
     count: usize,
 }
@@ -44,18 +45,19 @@ impl TakeArgs {
         }
     }
 
-    /// Appends one request: its cost, then per check (with its [`bucket_key`]) the key's
-    /// position. A key's `T` and `τ` are those of the first request that names it: within one
-    /// batch they only differ if a policy changed mid-batch, and the next batch uses the new one.
+    /// Appends one request: its cost, then per check (with its [`bucket_key`] and the lease
+    /// tokens wanted on it) the key's position and the extra. A key's `T` and `τ` are those of
+    /// the first request that names it: within one batch they only differ if a policy changed
+    /// mid-batch, and the next batch uses the new one.
     pub fn push<'c>(
         &mut self,
         cost: u32,
-        checks: impl ExactSizeIterator<Item = (String, &'c Check)>,
+        checks: impl ExactSizeIterator<Item = (String, &'c Check, u32)>,
     ) {
         self.count += 1;
         self.requests.push(i64::from(cost));
         self.requests.push(count(checks.len()));
-        for (key, check) in checks {
+        for (key, check, extra) in checks {
             let position = match self.index.get(&key) {
                 Some(&position) => position,
                 None => {
@@ -69,14 +71,16 @@ impl TakeArgs {
                 }
             };
             self.requests.push(position);
+            self.requests.push(i64::from(extra));
         }
     }
 
-    /// The keys and arguments to run the script with: the request count, the key policies,
-    /// then the requests.
-    pub fn finish(self) -> (Vec<String>, Vec<i64>) {
-        let mut args = Vec::with_capacity(1 + self.policies.len() + self.requests.len());
+    /// The keys and arguments to run the script with: the request count, the lease length,
+    /// the key policies, then the requests.
+    pub fn finish(self, lease: Duration) -> (Vec<String>, Vec<i64>) {
+        let mut args = Vec::with_capacity(2 + self.policies.len() + self.requests.len());
         args.push(count(self.count));
+        args.push(micros(u64::try_from(lease.as_micros()).unwrap_or(u64::MAX)));
         args.extend(self.policies);
         args.extend(self.requests);
         (self.keys, args)

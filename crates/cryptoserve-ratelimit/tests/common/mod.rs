@@ -65,6 +65,36 @@ pub async fn admitted_over(
     admitted.load(Ordering::Relaxed)
 }
 
+/// `tasks` concurrent callers per limiter, each making `each` checks; returns the admitted count.
+pub async fn hammer(
+    limiters: &[RedisLimiter],
+    checks: &[Check],
+    tasks: usize,
+    each: usize,
+) -> usize {
+    let admitted = Arc::new(AtomicUsize::new(0));
+    let checks = Arc::new(checks.to_vec());
+    let mut handles = Vec::new();
+    for limiter in limiters {
+        for _ in 0..tasks {
+            let (limiter, checks, admitted) = (limiter.clone(), checks.clone(), admitted.clone());
+            handles.push(tokio::spawn(async move {
+                for _ in 0..each {
+                    let decision = limiter.check(&checks, 1).await;
+                    assert_eq!(decision.source, DecisionSource::Redis, "{decision:?}");
+                    if decision.allowed {
+                        admitted.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+            }));
+        }
+    }
+    for handle in handles {
+        handle.await.unwrap();
+    }
+    admitted.load(Ordering::Relaxed)
+}
+
 /// `burst + rate × window` and the ±2 % the server test allows.
 pub fn assert_near(admitted: usize, burst: u32, requests_per_minute: u32, window: Duration) {
     let expected = f64::from(burst) + window.as_secs_f64() * f64::from(requests_per_minute) / 60.0;

@@ -32,6 +32,7 @@ pub const ENVIRONMENT: &[(&str, &str)] = &[
         "rate_limit_fallback_instances",
     ),
     ("CRYPTOSERVE_RATE_LIMIT_FAIL_MODE", "rate_limit_fail_mode"),
+    ("CRYPTOSERVE_RATE_LIMIT_LEASE_MS", "rate_limit_lease_ms"),
 ];
 
 /// Settings that hold lists; their environment values are comma-separated.

@@ -99,6 +99,9 @@ pub struct Settings {
     pub rate_limit_fallback_instances: u32,
     /// `CRYPTOSERVE_RATE_LIMIT_FAIL_MODE`: open (default) or closed.
     pub rate_limit_fail_mode: FailMode,
+    /// `CRYPTOSERVE_RATE_LIMIT_LEASE_MS`: how long tokens leased from a busy Redis bucket may
+    /// be spent in process (50); 0 decides every request in Redis.
+    pub rate_limit_lease_ms: u64,
 }
 
 impl Settings {
@@ -130,7 +133,8 @@ impl Settings {
             .set_default("db_pool_recycle", 3600)?
             .set_default("redis_timeout_ms", 50)?
             .set_default("rate_limit_fallback_instances", 1)?
-            .set_default("rate_limit_fail_mode", "open")?;
+            .set_default("rate_limit_fail_mode", "open")?
+            .set_default("rate_limit_lease_ms", 50)?;
         if let Some(path) = file {
             builder = builder.add_source(config::File::from(path).required(true));
         }
