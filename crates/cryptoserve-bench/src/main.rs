@@ -31,7 +31,8 @@ struct Cli {
     /// Repository root (nginx.scale.conf, benches/results) [default: current directory].
     #[arg(long, default_value = ".")]
     repo_root: PathBuf,
-    /// Only these setups (comma-separated: embedded,redis,cluster) [default: all].
+    /// Only these setups (comma-separated: embedded,redis,redis_unleased,cluster)
+    /// [default: all].
     #[arg(long, value_delimiter = ',')]
     only: Vec<String>,
 }
@@ -81,7 +82,7 @@ fn main() -> anyhow::Result<()> {
             continue;
         }
         eprintln!("setup {}", kind.name());
-        let sweep = kind != SetupKind::Redis;
+        let sweep = matches!(kind, SetupKind::Embedded | SetupKind::Cluster);
         let result = runner::measure_setup(kind, &inputs, &plan, workdir.path(), sweep)
             .with_context(|| format!("the {} setup", kind.name()))?;
         setups.push(result);

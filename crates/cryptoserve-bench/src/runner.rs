@@ -151,7 +151,7 @@ pub fn measure_setup(
 
     let mut results = Vec::new();
     let mut limits_enabled = true;
-    for scenario in &scenarios {
+    for scenario in scenarios.iter().filter(|s| kind.runs(s.name)) {
         let wanted = !scenario.name.starts_with("batch");
         if wanted != limits_enabled {
             switch_limits(&api, &running, wanted)?;

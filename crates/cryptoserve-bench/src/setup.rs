@@ -3,6 +3,9 @@
 //! - [`SetupKind::Embedded`]: `cryptoserve serve` with an empty environment: SQLite in the
 //!   data dir, generated development secrets, the in-process limiter, default workers.
 //! - [`SetupKind::Redis`]: the same plus `REDIS_URL` (testkit `RedisServer`).
+//! - [`SetupKind::RedisUnleased`]: the Redis setup with leases off
+//!   (`CRYPTOSERVE_RATE_LIMIT_LEASE_MS=0`), so every request is decided by a script run; only
+//!   `/health/live` and encrypt 256 B.
 //! - [`SetupKind::Cluster`]: `cryptoserve_cluster::Cluster` with three backends behind nginx
 //!   (PostgreSQL, Redis, production environment), driven through nginx.
 //!
@@ -27,21 +30,40 @@ pub enum SetupKind {
     Embedded,
     /// One server, SQLite, Redis limiter.
     Redis,
+    /// The Redis setup with leases off: a script run (shared by concurrent checks) per request.
+    RedisUnleased,
     /// Three backends (PostgreSQL, Redis) behind nginx.
     Cluster,
 }
 
 impl SetupKind {
     /// Every setup, in the order they run.
-    pub const ALL: [SetupKind; 3] = [SetupKind::Embedded, SetupKind::Redis, SetupKind::Cluster];
+    pub const ALL: [SetupKind; 4] = [
+        SetupKind::Embedded,
+        SetupKind::Redis,
+        SetupKind::RedisUnleased,
+        SetupKind::Cluster,
+    ];
 
     /// Short name used in reports.
     pub fn name(self) -> &'static str {
         match self {
             SetupKind::Embedded => "embedded",
             SetupKind::Redis => "redis",
+            SetupKind::RedisUnleased => "redis_unleased",
             SetupKind::Cluster => "cluster",
         }
+    }
+
+    /// Whether the setup runs `scenario`: the unleased one only runs the ceiling and encrypt
+    /// 256 B, the figures that compare it with the leased one.
+    pub fn runs(self, scenario: &str) -> bool {
+        self != SetupKind::RedisUnleased || matches!(scenario, "health_live" | "encrypt_256")
+    }
+
+    /// Whether the setup has a Redis limiter.
+    pub fn uses_redis(self) -> bool {
+        self != SetupKind::Embedded
     }
 
     /// One line describing the setup, for the report.
@@ -51,7 +73,14 @@ impl SetupKind {
                 "one `cryptoserve serve`, empty environment (SQLite, in-process limiter, \
                  default workers = CPUs, development log format)"
             }
-            SetupKind::Redis => "the embedded setup plus `REDIS_URL` (Redis limiter)",
+            SetupKind::Redis => {
+                "the embedded setup plus `REDIS_URL` (Redis limiter; busy buckets leased, the \
+                 default)"
+            }
+            SetupKind::RedisUnleased => {
+                "the Redis setup with `CRYPTOSERVE_RATE_LIMIT_LEASE_MS=0`: every request \
+                 decided by a script run (shared by concurrent checks)"
+            }
             SetupKind::Cluster => {
                 "`cryptoserve_cluster::Cluster`: 3 backends × 2 workers, PostgreSQL, Redis, \
                  nginx (`nginx.scale.conf`), production environment, JSON logs; load through nginx"
@@ -145,7 +174,9 @@ impl Running {
     /// Starts `kind`.
     pub fn start(kind: SetupKind, inputs: &SetupInputs) -> Result<Running> {
         match kind {
-            SetupKind::Embedded | SetupKind::Redis => start_single(kind, inputs),
+            SetupKind::Embedded | SetupKind::Redis | SetupKind::RedisUnleased => {
+                start_single(kind, inputs)
+            }
             SetupKind::Cluster => start_cluster(inputs),
         }
     }
@@ -177,13 +208,16 @@ fn start_single(kind: SetupKind, inputs: &SetupInputs) -> Result<Running> {
         .prefix("cryptoserve-bench-")
         .tempdir()
         .map_err(io_err("creating the setup temp dir"))?;
-    let (redis, env, redis_pid) = if kind == SetupKind::Redis {
+    let (redis, env, redis_pid) = if kind.uses_redis() {
         let pid_file = dir.path().join("redis.pid");
         let redis = RedisServer::start_with(RedisOptions {
             password: None,
             extra_args: vec!["--pidfile".into(), pid_file.display().to_string()],
         })?;
-        let env = vec![("REDIS_URL".to_owned(), redis.url())];
+        let mut env = vec![("REDIS_URL".to_owned(), redis.url())];
+        if kind == SetupKind::RedisUnleased {
+            env.push(("CRYPTOSERVE_RATE_LIMIT_LEASE_MS".to_owned(), "0".to_owned()));
+        }
         (Some(redis), env, read_pid(&pid_file))
     } else {
         (None, Vec::new(), None)
