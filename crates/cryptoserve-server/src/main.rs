@@ -8,7 +8,9 @@ use cryptoserve_server::{commands, telemetry};
 
 /// mimalloc instead of glibc malloc: a request allocates and frees dozens of small buffers
 /// across worker threads, and glibc's free lists and consolidation were over a tenth of the
-/// server's CPU under load (see `benches/README.md`).
+/// server's CPU under load (see `benches/README.md`). Built with `no_thp`: mimalloc does not ask
+/// for transparent huge pages, which on a host in THP `madvise` mode cost ~20 MiB of resident
+/// memory per process for no measurable speed (set `MIMALLOC_ALLOW_THP=0` where THP is `always`).
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
