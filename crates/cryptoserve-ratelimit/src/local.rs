@@ -9,7 +9,6 @@
 //! the bucket nearest to full is dropped, which can only loosen a limit, never tighten it.
 
 use std::collections::hash_map::RandomState;
-use std::hash::BuildHasher;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
@@ -19,25 +18,17 @@ use tokio::time::Instant;
 
 use crate::decision::{Decision, DecisionSource};
 use crate::gcra::{self, BucketState};
-use crate::policy::{Check, Dimension};
+use crate::policy::{BucketName, Check, Dimension};
 
 const SHARDS: usize = 16;
 /// Default bound on remembered buckets across all shards.
 pub const DEFAULT_MAX_BUCKETS: usize = 100_000;
 
-/// One bucket: its key, the hash it is filed under, and its theoretical arrival time.
+/// One bucket: its name (with the hash it is filed under) and its theoretical arrival time.
 #[derive(Debug)]
 struct Bucket {
-    hash: u64,
-    dimension: Dimension,
-    key: Box<str>,
+    name: BucketName,
     tat: u64,
-}
-
-impl Bucket {
-    fn is(&self, dimension: Dimension, key: &str) -> bool {
-        self.dimension == dimension && *self.key == *key
-    }
 }
 
 /// Buckets filed by a hash computed once per check: the same hash picks the shard and the
@@ -119,7 +110,7 @@ impl LocalLimiter {
             .iter()
             .map(|&(check, hash, shard)| {
                 let tat = guard_for(&mut guards, shard)
-                    .and_then(|g| g.find(hash, |b| b.is(check.dimension, &check.key)))
+                    .and_then(|g| g.find(hash, |b| b.name.is(check.dimension, &check.key)))
                     .map_or(0, |b| b.tat);
                 BucketState {
                     dimension: check.dimension,
@@ -135,7 +126,7 @@ impl LocalLimiter {
                 continue;
             };
             let tat = now.saturating_add(*ahead);
-            if let Some(bucket) = guard.find_mut(hash, |b| b.is(check.dimension, &check.key)) {
+            if let Some(bucket) = guard.find_mut(hash, |b| b.name.is(check.dimension, &check.key)) {
                 bucket.tat = tat;
                 continue;
             }
@@ -145,12 +136,10 @@ impl LocalLimiter {
             guard.insert_unique(
                 hash,
                 Bucket {
-                    hash,
-                    dimension: check.dimension,
-                    key: check.key.as_str().into(),
+                    name: BucketName::of(hash, check),
                     tat,
                 },
-                |b| b.hash,
+                |b| b.name.hash,
             );
         }
         verdict.decision
@@ -160,7 +149,7 @@ impl LocalLimiter {
     pub fn reset(&self, dimension: Dimension, key: &str) {
         let hash = self.hash(dimension, key);
         let mut shard = self.inner.shards[shard_of(hash)].lock();
-        if let Ok(entry) = shard.find_entry(hash, |b| b.is(dimension, key)) {
+        if let Ok(entry) = shard.find_entry(hash, |b| b.name.is(dimension, key)) {
             entry.remove();
         }
     }
@@ -188,7 +177,7 @@ impl LocalLimiter {
     }
 
     fn hash(&self, dimension: Dimension, key: &str) -> u64 {
-        self.inner.hasher.hash_one((dimension, key))
+        BucketName::hash(&self.inner.hasher, dimension, key)
     }
 }
 
@@ -212,12 +201,9 @@ fn evict(shard: &mut Shard, now: u64, max: usize) {
     if shard.len() < max {
         return;
     }
-    let nearest_full = shard
-        .iter()
-        .min_by_key(|b| b.tat)
-        .map(|b| (b.hash, b.dimension, b.key.clone()));
-    if let Some((hash, dimension, key)) = nearest_full {
-        if let Ok(entry) = shard.find_entry(hash, |b| b.is(dimension, &key)) {
+    let nearest_full = shard.iter().min_by_key(|b| b.tat).map(|b| b.name.clone());
+    if let Some(name) = nearest_full {
+        if let Ok(entry) = shard.find_entry(name.hash, |b| b.name.is(name.dimension, &name.key)) {
             entry.remove();
         }
     }

@@ -1,7 +1,9 @@
 //! What the server hands the limiter: a [`Dimension`], a [`Policy`] for it, and a [`Check`]
 //! naming one bucket (dimension + key) under that policy.
 
+use std::collections::hash_map::RandomState;
 use std::fmt;
+use std::hash::BuildHasher;
 
 use serde::{Deserialize, Serialize};
 
@@ -108,6 +110,37 @@ impl Check {
             key: key.into(),
             policy,
         }
+    }
+}
+
+/// A bucket's name (dimension + key) and the hash it is filed under, for the in-process tables
+/// (the local limiter's buckets, the Redis batchers' leases): a check is hashed once and its
+/// entry found and updated without copying its key.
+#[derive(Debug, Clone)]
+pub(crate) struct BucketName {
+    pub hash: u64,
+    pub dimension: Dimension,
+    pub key: Box<str>,
+}
+
+impl BucketName {
+    /// The hash of the bucket `(dimension, key)` under `hasher`.
+    pub fn hash(hasher: &RandomState, dimension: Dimension, key: &str) -> u64 {
+        hasher.hash_one((dimension, key))
+    }
+
+    /// The name of `check`'s bucket, filed under `hash`.
+    pub fn of(hash: u64, check: &Check) -> BucketName {
+        BucketName {
+            hash,
+            dimension: check.dimension,
+            key: check.key.as_str().into(),
+        }
+    }
+
+    /// Whether this names the bucket `(dimension, key)`.
+    pub fn is(&self, dimension: Dimension, key: &str) -> bool {
+        self.dimension == dimension && *self.key == *key
     }
 }
 

@@ -7,7 +7,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::{admitted_over, assert_near, hammer, limiters, policy};
+use common::{admitted_over, assert_near, hammer, limiters, policy, Until};
 use cryptoserve_ratelimit::{Check, Dimension, Policy, RedisLimiter};
 use cryptoserve_testkit::redis::RedisServer;
 use tokio::sync::Mutex;
@@ -30,7 +30,7 @@ async fn busy_buckets_far_from_their_limit_are_decided_from_leases() {
     let server = RedisServer::start().unwrap();
     let instances = limiters(&server.url(), 2).await;
     let checks = checks(policy(10_000_000, 1_000_000));
-    let admitted = hammer(&instances, &checks, 8, 500).await;
+    let admitted = hammer(&instances, &checks, 8, Until::Checks(500)).await;
     assert_eq!(
         admitted, 8_000,
         "far from the limit, everything is admitted"
@@ -57,7 +57,7 @@ async fn leases_never_admit_more_than_the_bucket_holds() {
     let instances = limiters(&server.url(), 3).await;
     let burst = 1_024;
     let checks = checks(policy(1, burst));
-    let admitted = hammer(&instances, &checks, 4, 150).await;
+    let admitted = hammer(&instances, &checks, 4, Until::Checks(150)).await;
     let leased: u64 = instances.iter().map(|i| i.stats().lease_decisions).sum();
     eprintln!("admitted {admitted} of {burst}, {leased} from leases");
     assert!(leased > 0, "the full bucket should have been leased from");
@@ -105,7 +105,13 @@ async fn zero_lease_length_decides_every_request_in_redis() {
     let limiter = RedisLimiter::connect(config).await.unwrap();
     let checks = checks(policy(10_000_000, 1_000_000));
     assert_eq!(
-        hammer(std::slice::from_ref(&limiter), &checks, 4, 200).await,
+        hammer(
+            std::slice::from_ref(&limiter),
+            &checks,
+            4,
+            Until::Checks(200)
+        )
+        .await,
         800
     );
     let stats = limiter.stats();

@@ -133,12 +133,13 @@ impl Batcher {
             }
             Plan::Ask { extra } => extra,
         };
-        let asked = extra.iter().any(|&e| e > 0);
+        // Only a request that asked for a lease reports back; the others hand `extra` over.
+        let asked = extra.iter().any(|&e| e > 0).then(|| extra.clone());
         let (reply, answer) = oneshot::channel();
         let pending = Pending {
             checks: checks.iter().map(|&c| c.clone()).collect(),
             cost,
-            extra: extra.clone(),
+            extra,
             reply,
         };
         let result = async {
@@ -150,7 +151,7 @@ impl Batcher {
                 .map_err(|_| RateLimitError::UnexpectedReply("rate limit batch dropped".into()))?
         }
         .await;
-        if asked {
+        if let Some(extra) = asked {
             match &result {
                 Ok(reply) => {
                     self.leases

@@ -33,14 +33,13 @@
 //! busy buckets that have none.
 
 use std::collections::hash_map::RandomState;
-use std::hash::BuildHasher;
 use std::time::Duration;
 
 use hashbrown::HashTable;
 use parking_lot::Mutex;
 use tokio::time::Instant;
 
-use crate::policy::{Check, Dimension, Policy};
+use crate::policy::{BucketName, Check, Policy};
 
 /// Smallest burst whose bucket is ever leased (its lease would be at most `burst / 64` = 4).
 pub(crate) const MIN_BURST: u32 = 256;
@@ -51,9 +50,7 @@ const MAX_LEASES: usize = 4096;
 /// One bucket's lease on this batcher, and what sizes the next one.
 #[derive(Debug)]
 struct Lease {
-    hash: u64,
-    dimension: Dimension,
-    key: Box<str>,
+    name: BucketName,
     /// The policy the tokens were granted under; a request under another policy ignores them.
     policy: Policy,
     /// Tokens left, spendable until `expires`.
@@ -71,10 +68,6 @@ struct Lease {
 }
 
 impl Lease {
-    fn is(&self, dimension: Dimension, key: &str) -> bool {
-        self.dimension == dimension && *self.key == *key
-    }
-
     fn live(&self, now: Instant) -> bool {
         now < self.expires && self.tokens > 0
     }
@@ -119,7 +112,7 @@ impl Leases {
         }
         let hashes: Vec<u64> = checks
             .iter()
-            .map(|c| self.hasher.hash_one((c.dimension, c.key.as_str())))
+            .map(|c| BucketName::hash(&self.hasher, c.dimension, &c.key))
             .collect();
         let distinct = hashes
             .iter()
@@ -131,13 +124,15 @@ impl Leases {
         let covered = distinct
             && checks.iter().zip(&hashes).all(|(check, &hash)| {
                 table
-                    .find(hash, |l| l.is(check.dimension, &check.key))
+                    .find(hash, |l| l.name.is(check.dimension, &check.key))
                     .is_some_and(|l| l.policy == check.policy && l.live(now) && l.tokens >= cost)
             });
         if covered {
             let mut ahead_us = Vec::with_capacity(checks.len());
             for (check, &hash) in checks.iter().zip(&hashes) {
-                if let Some(lease) = table.find_mut(hash, |l| l.is(check.dimension, &check.key)) {
+                if let Some(lease) =
+                    table.find_mut(hash, |l| l.name.is(check.dimension, &check.key))
+                {
                     lease.tokens = lease.tokens.saturating_sub(cost);
                     lease.last_seen = now;
                     ahead_us.push(micros(lease.tat.saturating_duration_since(now)));
@@ -158,7 +153,7 @@ impl Leases {
     /// it went.
     fn wanted(&self, table: &mut HashTable<Lease>, check: &Check, hash: u64, now: Instant) -> u32 {
         let cap = check.policy.burst_size / 64;
-        let Some(lease) = table.find_mut(hash, |l| l.is(check.dimension, &check.key)) else {
+        let Some(lease) = table.find_mut(hash, |l| l.name.is(check.dimension, &check.key)) else {
             if table.len() >= MAX_LEASES {
                 // Keep what is still in use: a live lease, or a bucket seen within ttl.
                 table.retain(|l| l.expires > now || l.last_seen + self.ttl > now);
@@ -169,9 +164,7 @@ impl Leases {
             table.insert_unique(
                 hash,
                 Lease {
-                    hash,
-                    dimension: check.dimension,
-                    key: check.key.as_str().into(),
+                    name: BucketName::of(hash, check),
                     policy: check.policy,
                     tokens: 0,
                     expires: now,
@@ -180,7 +173,7 @@ impl Leases {
                     last_seen: now,
                     asking_since: None,
                 },
-                |l| l.hash,
+                |l| l.name.hash,
             );
             return 0;
         };
@@ -235,8 +228,9 @@ impl Leases {
             if extra.get(i).copied().unwrap_or(0) == 0 {
                 continue;
             }
-            let hash = self.hasher.hash_one((check.dimension, check.key.as_str()));
-            let Some(lease) = table.find_mut(hash, |l| l.is(check.dimension, &check.key)) else {
+            let hash = BucketName::hash(&self.hasher, check.dimension, &check.key);
+            let Some(lease) = table.find_mut(hash, |l| l.name.is(check.dimension, &check.key))
+            else {
                 continue;
             };
             lease.asking_since = None;
@@ -271,8 +265,8 @@ impl Leases {
         }
         let mut table = self.table.lock();
         for (check, _) in checks.iter().zip(extra).filter(|(_, &e)| e > 0) {
-            let hash = self.hasher.hash_one((check.dimension, check.key.as_str()));
-            if let Some(lease) = table.find_mut(hash, |l| l.is(check.dimension, &check.key)) {
+            let hash = BucketName::hash(&self.hasher, check.dimension, &check.key);
+            if let Some(lease) = table.find_mut(hash, |l| l.name.is(check.dimension, &check.key)) {
                 lease.asking_since = None;
             }
         }
@@ -286,6 +280,7 @@ fn micros(duration: Duration) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::policy::Dimension;
 
     const TTL: Duration = Duration::from_millis(50);
 
@@ -307,6 +302,14 @@ mod tests {
             Plan::Ask { extra } => extra[0],
             Plan::Leased { .. } => panic!("admitted from a lease"),
         }
+    }
+
+    /// Makes `check`'s bucket busy at `now`, asks for its first lease (one token) and records
+    /// a grant of `tokens`.
+    fn grant(leases: &Leases, check: &Check, now: Instant, tokens: u64) {
+        leases.plan(&[check], 1, now);
+        assert_eq!(ask(leases, check, now), 1);
+        leases.granted(&[check], 1, &[1], &[0], &[tokens], now);
     }
 
     #[tokio::test(start_paused = true)]
@@ -346,10 +349,7 @@ mod tests {
         let leases = Leases::new(TTL);
         let check = hot();
         let sent = Instant::now();
-        leases.plan(&[&check], 1, sent);
-        let sent = sent + Duration::from_millis(1);
-        assert_eq!(ask(&leases, &check, sent), 1);
-        leases.granted(&[&check], 1, &[1], &[0], &[10], sent);
+        grant(&leases, &check, sent, 10);
         let just_before = sent + TTL - Duration::from_micros(1);
         assert!(matches!(
             leases.plan(&[&check], 1, just_before),
@@ -435,9 +435,7 @@ mod tests {
         let leases = Leases::new(TTL);
         let check = hot();
         let now = Instant::now();
-        leases.plan(&[&check], 1, now);
-        assert_eq!(ask(&leases, &check, now), 1);
-        leases.granted(&[&check], 1, &[1], &[0], &[1], now);
+        grant(&leases, &check, now, 1);
         let Plan::Leased { ahead_us } = leases.plan(&[&check], 1, now) else {
             panic!("not leased");
         };
@@ -452,9 +450,7 @@ mod tests {
         // τ = 640 ms: leases live 10 ms, not 50.
         check.policy.burst_size = 6_400;
         let now = Instant::now();
-        leases.plan(&[&check], 1, now);
-        assert_eq!(ask(&leases, &check, now), 1);
-        leases.granted(&[&check], 1, &[1], &[0], &[5], now);
+        grant(&leases, &check, now, 5);
         let hold = Duration::from_millis(10);
         assert!(matches!(
             leases.plan(&[&check], 1, now + hold - Duration::from_micros(1)),

@@ -36,6 +36,15 @@ pub async fn limiters(url: &str, count: usize) -> Vec<RedisLimiter> {
     out
 }
 
+/// How long each task of [`hammer`] keeps checking.
+#[derive(Debug, Clone, Copy)]
+pub enum Until {
+    /// Until this instant.
+    Deadline(Instant),
+    /// This many checks.
+    Checks(usize),
+}
+
 /// Every limiter hammers `checks` from its own task for `window`; returns how many were
 /// admitted, and panics if any decision did not come from Redis.
 pub async fn admitted_over(
@@ -43,34 +52,22 @@ pub async fn admitted_over(
     checks: Vec<Check>,
     window: Duration,
 ) -> usize {
-    let admitted = Arc::new(AtomicUsize::new(0));
-    let checks = Arc::new(checks);
-    let deadline = Instant::now() + window;
-    let mut tasks = Vec::new();
-    for limiter in limiters {
-        let (limiter, checks, admitted) = (limiter.clone(), checks.clone(), admitted.clone());
-        tasks.push(tokio::spawn(async move {
-            while Instant::now() < deadline {
-                let decision = limiter.check(&checks, 1).await;
-                assert_eq!(decision.source, DecisionSource::Redis, "{decision:?}");
-                if decision.allowed {
-                    admitted.fetch_add(1, Ordering::Relaxed);
-                }
-            }
-        }));
-    }
-    for task in tasks {
-        task.await.unwrap();
-    }
-    admitted.load(Ordering::Relaxed)
+    hammer(
+        limiters,
+        &checks,
+        1,
+        Until::Deadline(Instant::now() + window),
+    )
+    .await
 }
 
-/// `tasks` concurrent callers per limiter, each making `each` checks; returns the admitted count.
+/// `tasks` concurrent callers per limiter, each checking `checks` one after the other until
+/// `until`; returns how many were admitted, and panics if any decision did not come from Redis.
 pub async fn hammer(
     limiters: &[RedisLimiter],
     checks: &[Check],
     tasks: usize,
-    each: usize,
+    until: Until,
 ) -> usize {
     let admitted = Arc::new(AtomicUsize::new(0));
     let checks = Arc::new(checks.to_vec());
@@ -79,7 +76,12 @@ pub async fn hammer(
         for _ in 0..tasks {
             let (limiter, checks, admitted) = (limiter.clone(), checks.clone(), admitted.clone());
             handles.push(tokio::spawn(async move {
-                for _ in 0..each {
+                let mut made = 0;
+                while match until {
+                    Until::Deadline(deadline) => Instant::now() < deadline,
+                    Until::Checks(count) => made < count,
+                } {
+                    made += 1;
                     let decision = limiter.check(&checks, 1).await;
                     assert_eq!(decision.source, DecisionSource::Redis, "{decision:?}");
                     if decision.allowed {
