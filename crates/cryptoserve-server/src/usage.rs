@@ -65,6 +65,15 @@ impl UsageKeyRef<'_> {
     }
 }
 
+/// The outcome of an operation as usage rows and the `crypto_operations` metric spell it.
+pub fn outcome(ok: bool) -> &'static str {
+    if ok {
+        "success"
+    } else {
+        "failure"
+    }
+}
+
 /// The in-memory aggregator and its retry queue.
 #[derive(Debug, Default)]
 pub struct UsageRecorder {
@@ -92,7 +101,7 @@ impl UsageRecorder {
             identity,
             context,
             operation,
-            outcome: if ok { "success" } else { "failure" },
+            outcome: outcome(ok),
         };
         let mut current = self.current.lock();
         let entry = match current.get_mut(&key) {

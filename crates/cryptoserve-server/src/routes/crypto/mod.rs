@@ -207,7 +207,6 @@ impl CryptoCall {
         state
             .usage
             .record(&self.identity, context, operation.as_str(), ok, bytes);
-        let outcome = if ok { "success" } else { "failure" };
         self.entry
             .operation_counters
             .get(
@@ -217,7 +216,7 @@ impl CryptoCall {
                     operation.as_str(),
                     context,
                     self.entry.spec.algorithm.name(),
-                    outcome,
+                    crate::usage::outcome(ok),
                 ],
             )
             .inc();
