@@ -45,7 +45,8 @@
 //!
 //! # Layout
 //!
-//! - `policy.rs`: [`Dimension`], [`Policy`], [`Check`].
+//! - `policy.rs`: [`Dimension`], [`Policy`], [`Check`], and the crate-internal `BucketName` the
+//!   in-process tables (local buckets, leases) file buckets under.
 //! - `gcra.rs`: the pure arithmetic, shared by both backends (mirrored in `redis/take_many.lua`).
 //! - `decision.rs`: [`Decision`], [`DecisionSource`].
 //! - `local.rs`: [`LocalLimiter`].

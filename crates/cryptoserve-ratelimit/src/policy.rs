@@ -1,5 +1,6 @@
 //! What the server hands the limiter: a [`Dimension`], a [`Policy`] for it, and a [`Check`]
-//! naming one bucket (dimension + key) under that policy.
+//! naming one bucket (dimension + key) under that policy; and `BucketName`, the hashed name the
+//! in-process tables file a bucket under.
 
 use std::collections::hash_map::RandomState;
 use std::fmt;
