@@ -4,7 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use cryptoserve_core::derive::{derive_context_key, Purpose};
+use cryptoserve_core::derive::{derive_context_key, KeyId, Purpose};
 use cryptoserve_core::{Algorithm, ContextName, KeyVersion, MasterKey, Salt};
 use std::hint::black_box;
 
@@ -59,9 +59,7 @@ fn derivation(c: &mut Criterion) {
                 &master,
                 &salt,
                 Purpose::AeadKey,
-                black_box(&name),
-                KeyVersion::FIRST,
-                Algorithm::Aes256Gcm,
+                &KeyId::new(black_box(&name), KeyVersion::FIRST, Algorithm::Aes256Gcm),
             )
             .unwrap()
         })

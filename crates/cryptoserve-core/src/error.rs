@@ -1,7 +1,13 @@
 //! The crate's one error type.
 //!
 //! Decryption has exactly one failure variant, [`CoreError::DecryptionFailed`], whatever check
-//! failed, so that no caller (and no log line) can tell a bad tag from a wrong context.
+//! on the ciphertext failed, so that no caller (and no log line) can tell a bad tag from a wrong
+//! context. The only errors an open can return besides it are about the *request* and say
+//! nothing about the ciphertext: a derived context opened without its derivation context, or a
+//! context whose settings are inconsistent.
+//!
+//! The messages of the key-version and derivation variants are Vault Transit's own, so clients
+//! written against Vault see familiar text.
 
 /// Everything the core can refuse.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -34,9 +40,34 @@ pub enum CoreError {
     /// An algorithm name or id is not one we support.
     #[error("unsupported algorithm: use \"aes-256-gcm\" or \"chacha20-poly1305\"")]
     UnsupportedAlgorithm,
-    /// A data key size other than 128 or 256 bits was asked for.
-    #[error("invalid data key size: use 128 or 256 bits")]
+    /// A data key size other than 128, 256 or 512 bits was asked for.
+    #[error("invalid data key size: use 128, 256 or 512 bits")]
     InvalidDataKeySize,
+    /// A stored generation id is not 32 hexadecimal characters; the metadata is damaged.
+    #[error("invalid generation id: expected 32 hexadecimal characters (16 bytes)")]
+    InvalidGenerationId,
+    /// Encryption asked for a key version newer than the context's current one.
+    #[error("requested version for encryption is higher than the latest key version")]
+    VersionAboveLatest,
+    /// Encryption asked for a key version below the context's `min_encryption_version`.
+    #[error("requested version for encryption is less than the minimum encryption key version")]
+    VersionBelowMinEncryption,
+    /// Encryption asked for a key version below `min_decryption_version`: that key is retired
+    /// and, as far as the caller is concerned, no longer exists.
+    #[error("no such key version")]
+    VersionRetired,
+    /// The context is derived, so every operation must carry a per-request derivation
+    /// context, and this one did not.
+    #[error(
+        "missing 'context' for key derivation; the key was created using a derived key, which \
+         means additional, per-request information must be included in order to perform \
+         operations with the key"
+    )]
+    MissingDerivationContext,
+    /// The context is convergent but not derived. Convergent encryption without derivation
+    /// would make equal plaintexts visible across every user of the context, so it is refused.
+    #[error("convergent encryption requires derivation to be enabled")]
+    ConvergentRequiresDerivation,
     /// Any failure to open an envelope: malformed, unknown key, retired version, wrong context,
     /// wrong associated data, tampered bytes. Deliberately uninformative.
     #[error("decryption failed")]

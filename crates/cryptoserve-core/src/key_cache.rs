@@ -2,7 +2,12 @@
 //!
 //! Deriving a key costs two HKDF runs, an HMAC and (for AES) a key-schedule expansion; the hot
 //! path does none of that after the first request for a (master key, context, version,
-//! algorithm). Lookups borrow the context name, so a hit allocates nothing.
+//! algorithm, generation, derivation context, convergence). Lookups borrow the context name,
+//! so a hit allocates nothing.
+//!
+//! A derivation context is keyed by its SHA-256 rather than its bytes, so every entry has the
+//! same small size whatever callers send and the cache stays bounded in memory; only derived
+//! contexts pay for that hash, the original hot path hashes nothing extra.
 
 use std::hash::Hash;
 use std::sync::Arc;
@@ -10,6 +15,8 @@ use std::sync::Arc;
 use quick_cache::sync::Cache;
 use quick_cache::Equivalent;
 use ring::aead::LessSafeKey;
+use sha2::{Digest, Sha256};
+use zeroize::Zeroizing;
 
 use crate::algorithm::Algorithm;
 use crate::context::KeyVersion;
@@ -24,6 +31,9 @@ pub struct ContextKey {
     pub aead: LessSafeKey,
     /// `HMAC-SHA256(commitment key, label)`, written into and checked against envelopes.
     pub commitment: [u8; 32],
+    /// The HMAC key that makes convergent nonces; present only for convergent contexts, so no
+    /// other context ever holds (or could misuse) it.
+    pub nonce_key: Option<Zeroizing<[u8; 32]>>,
 }
 
 impl std::fmt::Debug for ContextKey {
@@ -39,6 +49,9 @@ pub struct CacheKey {
     context: Box<str>,
     version: KeyVersion,
     algorithm: Algorithm,
+    generation: Option<[u8; 16]>,
+    derivation: Option<[u8; 32]>,
+    convergent: bool,
 }
 
 /// Borrowed form of [`CacheKey`]; must hash exactly like it (same fields, same order, and
@@ -53,6 +66,18 @@ pub struct CacheKeyRef<'a> {
     pub version: KeyVersion,
     /// AEAD algorithm.
     pub algorithm: Algorithm,
+    /// The context's generation id, if it has one.
+    pub generation: Option<[u8; 16]>,
+    /// SHA-256 of the derivation context ([`derivation_digest`]), for derived contexts.
+    pub derivation: Option<[u8; 32]>,
+    /// Whether the entry carries a convergent nonce key.
+    pub convergent: bool,
+}
+
+/// The cache's stand-in for a derivation context: fixed-size whatever its length, and
+/// collision-resistant, so two contexts never share an entry.
+pub fn derivation_digest(derivation: &[u8]) -> [u8; 32] {
+    Sha256::digest(derivation).into()
 }
 
 impl CacheKeyRef<'_> {
@@ -62,6 +87,9 @@ impl CacheKeyRef<'_> {
             context: self.context.into(),
             version: self.version,
             algorithm: self.algorithm,
+            generation: self.generation,
+            derivation: self.derivation,
+            convergent: self.convergent,
         }
     }
 }
@@ -71,6 +99,9 @@ impl Equivalent<CacheKey> for CacheKeyRef<'_> {
         self.master_key_id == key.master_key_id
             && self.version == key.version
             && self.algorithm == key.algorithm
+            && self.generation == key.generation
+            && self.derivation == key.derivation
+            && self.convergent == key.convergent
             && *self.context == *key.context
     }
 }
@@ -124,5 +155,87 @@ impl KeyCache {
     /// Drops every cached key (e.g. after a master key change).
     pub fn clear(&self) {
         self.cache.clear();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::hash::{BuildHasher, RandomState};
+
+    fn owned_and_borrowed_hash_alike(key: CacheKeyRef<'_>) {
+        let hasher = RandomState::new();
+        assert_eq!(
+            hasher.hash_one(key),
+            hasher.hash_one(key.to_owned_key()),
+            "{key:?}"
+        );
+        assert!(key.equivalent(&key.to_owned_key()));
+    }
+
+    #[test]
+    fn every_field_separates_entries_and_hashes_consistently() {
+        let base = CacheKeyRef {
+            master_key_id: MasterKeyId::from_bytes([1; 8]),
+            context: "payments",
+            version: KeyVersion::FIRST,
+            algorithm: Algorithm::Aes256Gcm,
+            generation: None,
+            derivation: None,
+            convergent: false,
+        };
+        let variants = [
+            base,
+            CacheKeyRef {
+                generation: Some([2; 16]),
+                ..base
+            },
+            CacheKeyRef {
+                derivation: Some(derivation_digest(b"")),
+                ..base
+            },
+            CacheKeyRef {
+                derivation: Some(derivation_digest(b"t")),
+                ..base
+            },
+            CacheKeyRef {
+                convergent: true,
+                ..base
+            },
+        ];
+        for (i, x) in variants.iter().enumerate() {
+            owned_and_borrowed_hash_alike(*x);
+            for y in &variants[i + 1..] {
+                assert!(!x.equivalent(&y.to_owned_key()));
+            }
+        }
+    }
+
+    #[test]
+    fn a_hit_returns_the_cached_key_without_deriving() {
+        let cache = KeyCache::new(4);
+        let key = CacheKeyRef {
+            master_key_id: MasterKeyId::from_bytes([1; 8]),
+            context: "p",
+            version: KeyVersion::FIRST,
+            algorithm: Algorithm::Aes256Gcm,
+            generation: None,
+            derivation: Some(derivation_digest(b"tenant")),
+            convergent: false,
+        };
+        let derive = || {
+            let aead = crate::aead::build_key(Algorithm::Aes256Gcm, &[0; 32])?;
+            Ok::<_, crate::error::CoreError>(ContextKey {
+                aead,
+                commitment: [0; 32],
+                nonce_key: Some(Zeroizing::new([9; 32])),
+            })
+        };
+        let first = cache.get_or_derive(key, derive).unwrap();
+        let second = cache
+            .get_or_derive(key, || Err(crate::error::CoreError::EncryptionFailed))
+            .unwrap();
+        assert!(Arc::ptr_eq(&first, &second));
+        assert_eq!(format!("{first:?}"), "ContextKey([redacted])");
     }
 }

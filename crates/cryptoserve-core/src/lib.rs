@@ -6,16 +6,22 @@
 //! Layout, in the order data flows through an encrypt call:
 //! - [`master_key`]: the 32-byte [`MasterKey`] (zeroized, redacted) and its [`MasterKeyId`].
 //! - [`keyring`]: the active master key plus previous ones, looked up by id, for rotation.
-//! - [`context`]: [`ContextName`], [`KeyVersion`] and [`ContextSpec`], the metadata snapshot
-//!   an operation runs against.
+//! - [`context`]: [`ContextName`], [`KeyVersion`], [`GenerationId`] and [`ContextSpec`], the
+//!   metadata snapshot an operation runs against (including derived and convergent settings).
 //! - [`algorithm`]: the two AEADs and their stable ids.
-//! - [`derive`]: HKDF-SHA256 with the deployment [`Salt`] and an unambiguous info string.
-//! - [`key_cache`]: a bounded cache of ready-to-use AEAD keys and their commitments.
+//! - [`derive`](mod@derive): HKDF-SHA256 with the deployment [`Salt`] and an unambiguous info
+//!   string, with optional generation-id and derivation-context fields.
+//! - [`key_cache`]: a bounded cache of ready-to-use AEAD keys, their commitments and
+//!   convergent nonce keys.
 //! - [`aead`]: the thin layer over `ring` that seals and opens in place.
 //! - [`nonce`]: per-thread pools of OS-random nonces (one system call per 341 messages).
 //! - [`envelope`]: the versioned binary format (see `docs/ciphertext-format.md`).
-//! - [`text`]: the `cs1:v<version>:<base64url>` text form for JSON APIs.
-//! - [`cipher`]: [`Cipher`], the engine: seal, open, rewrap, data keys.
+//! - [`text`]: the `cs1:v<version>:<base64url>` text form for JSON APIs, and decoding of
+//!   either text form.
+//! - [`vault_text`]: the `vault:v<version>:<base64>` text form of the Vault-Transit-compatible
+//!   API, whose base64 is read by [`go_base64`] exactly as Go (hence Vault) reads it.
+//! - [`cipher`]: [`Cipher`], the engine: seal, open, rewrap, data keys, each with a
+//!   [`KeyRequest`] (explicit key version, per-request derivation context).
 //! - [`error`]: [`CoreError`], the crate's one error type.
 #![forbid(unsafe_code)]
 
@@ -26,15 +32,17 @@ pub mod context;
 pub mod derive;
 pub mod envelope;
 pub mod error;
+pub mod go_base64;
 pub mod key_cache;
 pub mod keyring;
 pub mod master_key;
 pub mod nonce;
 pub mod text;
+pub mod vault_text;
 
 pub use algorithm::Algorithm;
-pub use cipher::{Cipher, DataKey, DataKeySize, Sealed};
-pub use context::{ContextName, ContextSpec, KeyVersion};
+pub use cipher::{Cipher, DataKey, DataKeySize, KeyRequest, Sealed};
+pub use context::{ContextName, ContextSpec, GenerationId, KeyVersion};
 pub use derive::Salt;
 pub use error::{CoreError, Result};
 pub use keyring::Keyring;

@@ -2,6 +2,10 @@
 //!
 //! Parsing is strict (exact prefix, canonical decimal and base64url, prefix version equal to the
 //! envelope's) and every failure is [`CoreError::DecryptionFailed`].
+//!
+//! The same envelope may also arrive in Vault's `vault:v<version>:` form
+//! ([`crate::vault_text`]); [`decode_any`] and [`claimed_version`] accept both, so the native
+//! API and the Transit API read each other's ciphertext.
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
@@ -9,6 +13,7 @@ use base64::Engine;
 use crate::context::KeyVersion;
 use crate::envelope;
 use crate::error::{CoreError, Result};
+use crate::vault_text;
 
 const PREFIX: &str = "cs1:v";
 
@@ -43,9 +48,52 @@ pub fn decode(text: &str) -> Result<Vec<u8>> {
     Ok(bytes)
 }
 
-/// The key version a text ciphertext claims, without decoding it (for routing and display).
+/// Parses either text form, `cs1:` or `vault:`, into envelope bytes. Every failure is
+/// [`CoreError::DecryptionFailed`], whichever form was sent.
+pub fn decode_any(text: &str) -> Result<Vec<u8>> {
+    if text.starts_with("vault:") {
+        vault_text::decode(text).map_err(|_| CoreError::DecryptionFailed)
+    } else {
+        decode(text)
+    }
+}
+
+/// The key version a text ciphertext claims, in either form, without decoding it (for routing
+/// and display).
 pub fn claimed_version(text: &str) -> Option<KeyVersion> {
+    if let Some(version) = vault_text::claimed_version(text) {
+        return Some(version);
+    }
     let rest = text.strip_prefix(PREFIX)?;
     let (version_text, _) = rest.split_once(':')?;
     KeyVersion::new(version_text.parse().ok()?).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn both_forms_decode_to_the_same_envelope_and_version() {
+        let mut envelope = [0u8; envelope::MIN_LEN];
+        envelope[..2].copy_from_slice(&envelope::MAGIC);
+        envelope[2] = envelope::FORMAT_VERSION;
+        envelope[3] = 1;
+        envelope[12..16].copy_from_slice(&5u32.to_be_bytes());
+        let version = KeyVersion::new(5).unwrap();
+        let native = encode(&envelope, version);
+        let vault = vault_text::encode(&envelope, version);
+        assert_eq!(decode_any(&native).unwrap(), envelope);
+        assert_eq!(decode_any(&vault).unwrap(), envelope);
+        assert_eq!(claimed_version(&native), Some(version));
+        assert_eq!(claimed_version(&vault), Some(version));
+        assert!(
+            decode(&vault).is_err(),
+            "the strict cs1 decoder stays cs1-only"
+        );
+        for bad in ["vault:v5:", "vault:", "cs1:v5:", "", "vault:v5:!!!!"] {
+            assert_eq!(decode_any(bad).unwrap_err(), CoreError::DecryptionFailed);
+        }
+        assert_eq!(claimed_version("vault:vx:abcd"), None);
+    }
 }

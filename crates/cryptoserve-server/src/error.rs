@@ -178,6 +178,20 @@ impl ResponseError for ApiError {
     }
 }
 
+impl From<cryptoserve_core::CoreError> for ApiError {
+    /// Decryption failures stay uniform; refusals of the request itself (a derived context
+    /// without its derivation context, a version outside the window, a bad data key size) are
+    /// the caller's to fix; a failing random generator is ours.
+    fn from(error: cryptoserve_core::CoreError) -> Self {
+        use cryptoserve_core::CoreError as E;
+        match error {
+            E::DecryptionFailed => Self::DecryptionFailed,
+            E::RandomFailure | E::EncryptionFailed => Self::Internal(error.to_string()),
+            other => Self::InvalidRequest(other.to_string()),
+        }
+    }
+}
+
 impl From<StoreError> for ApiError {
     fn from(error: StoreError) -> Self {
         match error {

@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use parking_lot::RwLock;
 
-use cryptoserve_core::{Algorithm, ContextName, ContextSpec, KeyVersion};
+use cryptoserve_core::{Algorithm, ContextName, ContextSpec, GenerationId, KeyVersion};
 use cryptoserve_store::{ContextRecord, Store, StoreError};
 
 /// A cached context: the spec the core needs and the record admins see.
@@ -34,13 +34,23 @@ impl ContextEntry {
         let algorithm: Algorithm = record.algorithm.as_str().parse().ok()?;
         let current = KeyVersion::new(u32::try_from(record.current_version).ok()?).ok()?;
         let min = KeyVersion::new(u32::try_from(record.min_decryption_version).ok()?).ok()?;
+        let generation = match record.generation_id.as_deref() {
+            Some(hex) => Some(GenerationId::from_hex(hex).ok()?),
+            None => None,
+        };
+        let spec = ContextSpec {
+            name,
+            algorithm,
+            current_version: current,
+            min_decryption_version: min,
+            min_encryption_version: u32::try_from(record.min_encryption_version).ok()?,
+            generation,
+            derived: record.attributes.derived,
+            convergent: record.attributes.convergent,
+        };
+        spec.validate().ok()?;
         Some(Self {
-            spec: ContextSpec {
-                name,
-                algorithm,
-                current_version: current,
-                min_decryption_version: min,
-            },
+            spec,
             record,
             operation_counters: crate::metrics::Resolved::default(),
         })
@@ -136,6 +146,18 @@ impl MetadataCache {
             .write()
             .insert(entry.record.name.clone(), Arc::clone(&entry));
         Some(entry)
+    }
+
+    /// Forgets a context this instance just deleted (other instances learn via the counter).
+    pub fn remove_context(&self, name: &str) {
+        self.contexts.write().remove(name);
+    }
+
+    /// Names of every cached context, sorted.
+    pub fn context_names(&self) -> Vec<String> {
+        let mut names: Vec<String> = self.contexts.read().keys().cloned().collect();
+        names.sort_unstable();
+        names
     }
 
     /// Marks an identity revoked locally at once (other instances learn via the counter).

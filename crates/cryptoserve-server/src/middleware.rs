@@ -136,6 +136,9 @@ fn render_error(response: ServiceResponse<BoxBody>, id: &str) -> ServiceResponse
     let Some(body) = api_error else {
         return response;
     };
+    if response.request().path().starts_with("/v1/") {
+        return render_vault_error(response, body.error.message);
+    }
     if status.is_server_error() {
         if let Some(error) = response.response().error() {
             tracing::error!(request_id = %id, error = %error, "request failed");
@@ -149,6 +152,22 @@ fn render_error(response: ServiceResponse<BoxBody>, id: &str) -> ServiceResponse
         }
     }
     let new = new.json(body);
+    ServiceResponse::new(request, new)
+}
+
+/// Under `/v1` (the Vault-compatible API) failures raised outside its handlers (an oversized
+/// body, say) still leave in Vault's shape: `{"errors": [message]}`, with `Content-Type:
+/// application/json` exactly.
+fn render_vault_error(
+    response: ServiceResponse<BoxBody>,
+    message: String,
+) -> ServiceResponse<BoxBody> {
+    let status = response.status();
+    let (request, _) = response.into_parts();
+    let new = HttpResponse::build(status)
+        .insert_header((CONTENT_TYPE, "application/json"))
+        .insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"))
+        .body(serde_json::json!({ "errors": [message] }).to_string());
     ServiceResponse::new(request, new)
 }
 

@@ -8,15 +8,17 @@
 //! - `responses.rs`: [`ErrorBody`] and the error responses routes share.
 //! - `records.rs`: schemas for the store records the admin API returns as they are.
 //! - `usage.rs`: `GET /api/admin/usage`, until its handler describes itself.
+//! - `transit.rs`: Vault's envelope and error shapes and the Transit request bodies.
 
 pub mod records;
 mod responses;
+pub mod transit;
 mod usage;
 
 use std::borrow::Cow;
 
 use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
-use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::RefOr;
 use utoipa::{Modify, OpenApi, PartialSchema, ToSchema};
 
@@ -41,6 +43,7 @@ use crate::routes;
         (name = "admin", description = "Contexts, identities, tokens, rate limits, audit and usage; needs an admin token"),
         (name = "health", description = "Probes for load balancers and orchestrators, and this document; no token"),
         (name = "metrics", description = "Prometheus metrics; no token"),
+        (name = "transit", description = "The Vault-Transit-compatible API (`/v1/...`, mount `transit` by default): Vault's envelope, `{\"errors\": [...]}` errors and status codes; the token in `X-Vault-Token` or `Authorization: Bearer`. See docs/vault-compatibility.md"),
     )
 )]
 struct ApiFrame;
@@ -91,6 +94,13 @@ impl Modify for BearerScheme {
                     .build(),
             ),
         );
+        components.add_security_scheme(
+            "vault_token",
+            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(
+                "X-Vault-Token",
+                "The same identity token, as Vault clients send it (Transit API)",
+            ))),
+        );
     }
 }
 
@@ -103,6 +113,7 @@ pub fn spec() -> utoipa::openapi::OpenApi {
         .merge_from(routes::metrics::MetricsApi::openapi())
         .merge_from(usage::UsageApi::openapi())
         .merge_from(routes::openapi::OpenApiDocApi::openapi())
+        .merge_from(routes::transit::TransitApi::openapi())
 }
 
 /// [`spec`] as pretty JSON with a trailing newline, exactly as committed in `docs/openapi.json`.

@@ -145,6 +145,7 @@ impl Application {
         let port = listener.local_addr()?.port();
         let data = web::Data::from(Arc::clone(&state));
         let body_limit = state.settings.body_limit;
+        let transit_mount = state.settings.transit_mount.clone();
         let mut server = HttpServer::new(move || {
             App::new()
                 .app_data(data.clone())
@@ -157,7 +158,7 @@ impl Application {
                 )
                 .app_data(web::PayloadConfig::new(body_limit))
                 .wrap(from_fn(request_id_and_errors))
-                .configure(routes::configure)
+                .configure(|cfg| routes::configure(cfg, &transit_mount))
                 .default_service(web::to(not_found))
         })
         .disable_signals()
@@ -175,6 +176,10 @@ impl Application {
             tokio::spawn(sync::run(
                 Arc::clone(&state),
                 announcements,
+                shutdown_rx.clone(),
+            )),
+            tokio::spawn(crate::contexts::auto_rotate(
+                Arc::clone(&state),
                 shutdown_rx.clone(),
             )),
             tokio::spawn(flush_usage_periodically(Arc::clone(&state), shutdown_rx)),

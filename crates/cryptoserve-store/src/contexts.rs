@@ -16,8 +16,8 @@ use serde::Serialize;
 use crate::changes::bump_change_counter;
 use crate::entity::{contexts, key_versions};
 use crate::error::{Result, StoreError};
-use crate::key_versions::{apply_statuses, insert_version};
-use crate::vocabulary::{Algorithm, KeyStatus};
+use crate::key_versions::{insert_version, KeyVersionRecord};
+use crate::vocabulary::Algorithm;
 use crate::{AuditEntry, AuditOutcome, Store};
 
 const KIND: &str = "context";
@@ -35,6 +35,26 @@ pub struct NewContext {
     pub algorithm: Algorithm,
     /// Fingerprint of the master key version 1 derives from.
     pub master_key_id: String,
+    /// Derived / convergent / deletable / auto-rotating.
+    pub attributes: ContextAttributes,
+    /// Random, non-secret id (32 hex characters) that enters key derivation, so a deleted and
+    /// re-created name never re-derives the old keys. `None` only for contexts created before
+    /// generation ids existed.
+    pub generation_id: Option<String>,
+}
+
+/// Attributes fixed at creation (`derived`, `convergent`) or changeable later
+/// (`deletion_allowed`, `auto_rotate_period_secs`).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct ContextAttributes {
+    /// Every operation supplies a per-request derivation context that enters the key.
+    pub derived: bool,
+    /// Deterministic encryption: the nonce is derived from the plaintext (requires `derived`).
+    pub convergent: bool,
+    /// Whether the context may be deleted.
+    pub deletion_allowed: bool,
+    /// Rotate automatically this many seconds after the current version was created (0 = never).
+    pub auto_rotate_period_secs: i64,
 }
 
 /// A context as the server caches it.
@@ -50,25 +70,18 @@ pub struct ContextRecord {
     pub current_version: i32,
     /// Oldest version still accepted for decryption.
     pub min_decryption_version: i32,
+    /// Oldest version an encryption may name explicitly (0 = no minimum).
+    pub min_encryption_version: i32,
+    /// Derived / convergent / deletable / auto-rotating.
+    #[serde(flatten)]
+    pub attributes: ContextAttributes,
+    /// Random, non-secret id that enters key derivation (`None` for contexts created before
+    /// generation ids existed).
+    pub generation_id: Option<String>,
     /// Creation time.
     pub created_at: DateTime<Utc>,
     /// Last rotation or policy change.
     pub updated_at: DateTime<Utc>,
-}
-
-/// One key version of a context.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct KeyVersionRecord {
-    /// Owning context.
-    pub context_name: String,
-    /// Version number, from 1.
-    pub version: i32,
-    /// Fingerprint of the master key this version derives from.
-    pub master_key_id: String,
-    /// What the version may be used for.
-    pub status: KeyStatus,
-    /// When the version was created.
-    pub created_at: DateTime<Utc>,
 }
 
 impl Store {
@@ -83,6 +96,12 @@ impl Store {
                 "context name must be 1 to {MAX_NAME_LEN} bytes"
             )));
         }
+        validate_attributes(&new.attributes)?;
+        if new.generation_id.as_ref().is_some_and(|id| id.len() != 32) {
+            return Err(StoreError::InvalidInput(
+                "generation id must be 32 hex characters".into(),
+            ));
+        }
         let txn = self.begin_write().await?;
         if find_context(&txn, &new.name).await.is_ok() {
             return Err(already_exists(&new.name));
@@ -94,6 +113,12 @@ impl Store {
             algorithm: Set(new.algorithm.as_str().to_owned()),
             current_version: Set(1),
             min_decryption_version: Set(1),
+            min_encryption_version: Set(0),
+            derived: Set(new.attributes.derived),
+            convergent: Set(new.attributes.convergent),
+            deletion_allowed: Set(new.attributes.deletion_allowed),
+            auto_rotate_period_secs: Set(new.attributes.auto_rotate_period_secs),
+            generation_id: Set(new.generation_id),
             created_at: Set(now),
             updated_at: Set(now),
             ..Default::default()
@@ -141,77 +166,12 @@ impl Store {
             .map(KeyVersionRecord::try_from)
             .collect()
     }
-
-    /// Adds version `current + 1` as `active`; the previous current becomes `decrypt_only`.
-    pub async fn rotate_context(
-        &self,
-        name: &str,
-        master_key_id: &str,
-        audit: AuditEntry,
-    ) -> Result<ContextRecord> {
-        let txn = self.begin_write().await?;
-        let context = find_context(&txn, name).await?;
-        let next = context.current_version + 1;
-        let now = Utc::now().trunc_subsecs(6);
-        insert_version(&txn, name, next, master_key_id, now).await?;
-        let updated = self
-            .finish_version_change(&txn, context, next, None, now, &audit)
-            .await?;
-        txn.commit().await?;
-        ContextRecord::try_from(updated)
-    }
-
-    /// Sets the oldest version accepted for decryption; versions below it become `retired`
-    /// (and, if the minimum is lowered again, come back as `decrypt_only`).
-    /// `Conflict` unless `1 <= version <= current_version`.
-    pub async fn set_min_decryption_version(
-        &self,
-        name: &str,
-        version: i32,
-        audit: AuditEntry,
-    ) -> Result<ContextRecord> {
-        let txn = self.begin_write().await?;
-        let context = find_context(&txn, name).await?;
-        if version < 1 || version > context.current_version {
-            return Err(StoreError::Conflict(format!(
-                "min_decryption_version {version} is outside 1..={} for context `{name}`",
-                context.current_version
-            )));
-        }
-        let current = context.current_version;
-        let now = Utc::now().trunc_subsecs(6);
-        let updated = self
-            .finish_version_change(&txn, context, current, Some(version), now, &audit)
-            .await?;
-        txn.commit().await?;
-        ContextRecord::try_from(updated)
-    }
-
-    /// Saves the new version window, recomputes statuses, bumps the counter and audits.
-    async fn finish_version_change(
-        &self,
-        txn: &impl ConnectionTrait,
-        context: contexts::Model,
-        current: i32,
-        min: Option<i32>,
-        now: DateTime<Utc>,
-        audit: &AuditEntry,
-    ) -> Result<contexts::Model> {
-        let min = min.unwrap_or(context.min_decryption_version);
-        let name = context.name.clone();
-        let mut active: contexts::ActiveModel = context.into();
-        active.current_version = Set(current);
-        active.min_decryption_version = Set(min);
-        active.updated_at = Set(now);
-        let updated = active.update(txn).await?;
-        apply_statuses(txn, &name, current, min).await?;
-        bump_change_counter(txn).await?;
-        self.append_audit(txn, audit, AuditOutcome::Success).await?;
-        Ok(updated)
-    }
 }
 
-async fn find_context(txn: &impl ConnectionTrait, name: &str) -> Result<contexts::Model> {
+pub(crate) async fn find_context(
+    txn: &impl ConnectionTrait,
+    name: &str,
+) -> Result<contexts::Model> {
     contexts::Entity::find()
         .filter(contexts::Column::Name.eq(name))
         .one(txn)
@@ -220,6 +180,21 @@ async fn find_context(txn: &impl ConnectionTrait, name: &str) -> Result<contexts
             kind: KIND,
             name: name.to_owned(),
         })
+}
+
+/// Refuses attribute combinations no context may have.
+pub(crate) fn validate_attributes(attributes: &ContextAttributes) -> Result<()> {
+    if attributes.convergent && !attributes.derived {
+        return Err(StoreError::InvalidInput(
+            "convergent encryption requires derivation to be enabled".into(),
+        ));
+    }
+    if attributes.auto_rotate_period_secs != 0 && attributes.auto_rotate_period_secs < 3600 {
+        return Err(StoreError::InvalidInput(
+            "auto rotate period must be 0 to disable or at least an hour".into(),
+        ));
+    }
+    Ok(())
 }
 
 fn already_exists(name: &str) -> StoreError {
@@ -245,6 +220,14 @@ impl TryFrom<contexts::Model> for ContextRecord {
             description: row.description,
             current_version: row.current_version,
             min_decryption_version: row.min_decryption_version,
+            min_encryption_version: row.min_encryption_version,
+            attributes: ContextAttributes {
+                derived: row.derived,
+                convergent: row.convergent,
+                deletion_allowed: row.deletion_allowed,
+                auto_rotate_period_secs: row.auto_rotate_period_secs,
+            },
+            generation_id: row.generation_id,
             created_at: row.created_at,
             updated_at: row.updated_at,
         })

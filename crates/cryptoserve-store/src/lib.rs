@@ -10,7 +10,8 @@
 //!   picks the backend from the URL.
 //! - `write_txn.rs`: the store-wide write lock every mutation takes, which keeps the audit
 //!   chain linear across instances.
-//! - `contexts.rs` (with `key_versions.rs` for the version status rule), `identities.rs`, `rate_limits.rs`, `usage.rs`: one repository each.
+//! - `contexts.rs` (records, create, read), `context_changes.rs` (rotate, configure, delete,
+//!   auto-rotation) and `key_versions.rs` (version rows and their status rule), `identities.rs`, `rate_limits.rs`, `usage.rs`: one repository each.
 //! - `audit.rs` and `audit_key.rs`: the HMAC-chained audit log and its key.
 //! - `changes.rs`: the change counter other instances poll to know when to reload caches.
 //! - `vocabulary.rs`: the enums stored as text (algorithm, key status, role, ...).
@@ -24,6 +25,7 @@ mod audit;
 mod audit_key;
 mod changes;
 mod connect;
+mod context_changes;
 mod contexts;
 mod database_url;
 mod entity;
@@ -39,10 +41,12 @@ mod write_txn;
 pub use audit::{AuditEntry, AuditOutcome, AuditRecord, AuditVerification};
 pub use audit_key::{AuditKey, GENESIS_MAC};
 pub use connect::{PoolSettings, PoolStatus, Store};
-pub use contexts::{ContextRecord, KeyVersionRecord, NewContext};
+pub use context_changes::ContextConfig;
+pub use contexts::{ContextAttributes, ContextRecord, NewContext};
 pub use database_url::{normalise_database_url, Backend};
 pub use error::{Result, StoreError};
 pub use identities::{IdentityRecord, NewIdentity, ALL_CONTEXTS};
+pub use key_versions::KeyVersionRecord;
 pub use rate_limits::RateLimitPolicyRecord;
 pub use usage::UsageRow;
 pub use vocabulary::{Algorithm, KeyStatus, RateLimitDimension, RateLimitScope, Role};

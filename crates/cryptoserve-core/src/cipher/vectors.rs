@@ -8,6 +8,28 @@ use serde::{Deserialize, Serialize};
 
 use super::*;
 
+impl Cipher {
+    /// Sealing with a caller-chosen nonce exists only so the committed vectors can be
+    /// reproduced; it is test-only so no production path can reuse a nonce.
+    fn seal_with_nonce(
+        &self,
+        spec: &ContextSpec,
+        plaintext: &[u8],
+        ad: &[u8],
+        nonce: [u8; NONCE_LEN],
+    ) -> Result<Sealed> {
+        let derivation = request::derivation_for(spec, None)?;
+        self.seal_resolved(
+            spec,
+            spec.current_version,
+            derivation,
+            plaintext,
+            ad,
+            Some(nonce),
+        )
+    }
+}
+
 #[derive(Debug, Serialize, Deserialize)]
 struct Vector {
     description: String,
@@ -42,6 +64,12 @@ fn spec_for(context: &str, algorithm: &str, version: u32) -> ContextSpec {
         algorithm: algorithm.parse().unwrap(),
         current_version: KeyVersion::new(version).unwrap(),
         min_decryption_version: KeyVersion::FIRST,
+        // Contexts created before generation ids, derivation and convergence existed: their
+        // keys, hence these bytes, must never change.
+        min_encryption_version: 0,
+        generation: None,
+        derived: false,
+        convergent: false,
     }
 }
 
@@ -67,7 +95,41 @@ fn committed_vectors_reproduce_exactly() {
         );
         assert_eq!(sealed.to_text(), v.text, "{}", v.description);
         assert_eq!(cipher.open_text(&spec, &v.text, &ad).unwrap(), plaintext);
+        // The explicit-version API names the same key for the same version.
+        let key = KeyRequest {
+            version: Some(spec.current_version),
+            derivation: Some(b"ignored: the spec is not derived"),
+        };
+        let reopened = cipher.open_with(&spec, key.derivation, &sealed.envelope, &ad);
+        assert_eq!(reopened.unwrap(), plaintext);
+        assert_eq!(
+            cipher
+                .open_text(&spec, &sealed.to_vault_text(), &ad)
+                .unwrap(),
+            plaintext
+        );
     }
+}
+
+#[test]
+fn a_generation_or_derivation_changes_the_key_of_the_vector_contexts() {
+    let file: VectorFile = serde_json::from_str(FILE).unwrap();
+    let v = &file.vectors[0];
+    let cipher = cipher_for(&v.master_key, &v.salt);
+    let nonce: [u8; NONCE_LEN] = hex::decode(&v.nonce).unwrap().try_into().unwrap();
+    let original = spec_for(&v.context, &v.algorithm, v.version);
+    let with_generation = ContextSpec {
+        generation: Some(GenerationId::from_hex("00112233445566778899aabbccddeeff").unwrap()),
+        ..original.clone()
+    };
+    let sealed = cipher
+        .seal_with_nonce(&with_generation, b"", b"", nonce)
+        .unwrap();
+    assert_ne!(hex::encode(&sealed.envelope), v.envelope);
+    assert_eq!(
+        cipher.open(&original, &sealed.envelope, b"").unwrap_err(),
+        CoreError::DecryptionFailed
+    );
 }
 
 /// description, context, algorithm, version, plaintext, associated data, nonce byte.

@@ -62,6 +62,14 @@ impl Principal {
             .ok_or(ApiError::Unauthorized(
                 "the Authorization header must be `Bearer <token>`",
             ))?;
+        let principal = Self::from_token(state, token)?;
+        req.extensions_mut().insert(principal.clone());
+        Ok(principal)
+    }
+
+    /// Verifies a bearer token (signature, algorithm, expiry) and checks revocation: the one
+    /// token check behind every API, whichever header carried the token.
+    pub fn from_token(state: &AppState, token: &str) -> Result<Self, ApiError> {
         let claims = state.tokens.verify(token).map_err(|error| match error {
             TokenError::Expired => ApiError::Unauthorized("token expired"),
             TokenError::Invalid => ApiError::Unauthorized("invalid token"),
@@ -69,9 +77,7 @@ impl Principal {
         if state.metadata.is_revoked(&claims.sub, &claims.jti) {
             return Err(ApiError::Unauthorized("token or identity revoked"));
         }
-        let principal = Principal(claims);
-        req.extensions_mut().insert(principal.clone());
-        Ok(principal)
+        Ok(Principal(claims))
     }
 }
 

@@ -33,6 +33,7 @@ pub const ENVIRONMENT: &[(&str, &str)] = &[
     ),
     ("CRYPTOSERVE_RATE_LIMIT_FAIL_MODE", "rate_limit_fail_mode"),
     ("CRYPTOSERVE_RATE_LIMIT_LEASE_MS", "rate_limit_lease_ms"),
+    ("CRYPTOSERVE_TRANSIT_MOUNT", "transit_mount"),
 ];
 
 /// Settings that hold lists; their environment values are comma-separated.

@@ -102,6 +102,9 @@ pub struct Settings {
     /// `CRYPTOSERVE_RATE_LIMIT_LEASE_MS`: how long tokens leased from a busy Redis bucket may
     /// be spent in process (50); 0 decides every request in Redis.
     pub rate_limit_lease_ms: u64,
+    /// `CRYPTOSERVE_TRANSIT_MOUNT`: the mount the Vault-Transit-compatible API answers under,
+    /// `/v1/<mount>/...` ("transit").
+    pub transit_mount: String,
 }
 
 impl Settings {
@@ -134,7 +137,8 @@ impl Settings {
             .set_default("redis_timeout_ms", 50)?
             .set_default("rate_limit_fallback_instances", 1)?
             .set_default("rate_limit_fail_mode", "open")?
-            .set_default("rate_limit_lease_ms", 50)?;
+            .set_default("rate_limit_lease_ms", 50)?
+            .set_default("transit_mount", "transit")?;
         if let Some(path) = file {
             builder = builder.add_source(config::File::from(path).required(true));
         }
@@ -173,6 +177,21 @@ impl Settings {
             "CRYPTOSERVE_RATE_LIMIT_FALLBACK_INSTANCES",
             u64::from(self.rate_limit_fallback_instances),
         )?;
+        let mount_ok = !self.transit_mount.is_empty()
+            && self.transit_mount.len() <= 64
+            && self
+                .transit_mount
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+            && !matches!(self.transit_mount.as_str(), "sys" | "auth" | "identity");
+        if !mount_ok {
+            return Err(ConfigError::Invalid {
+                name: "CRYPTOSERVE_TRANSIT_MOUNT",
+                problem: "must be 1-64 of letters, digits, '-', '_' or '.', and not sys, auth \
+                          or identity"
+                    .into(),
+            });
+        }
         Ok(())
     }
 

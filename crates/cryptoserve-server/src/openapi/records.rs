@@ -77,6 +77,19 @@ pub struct ContextRecord {
     pub current_version: i32,
     /// Oldest version still accepted for decryption.
     pub min_decryption_version: i32,
+    /// Oldest version an encryption may name explicitly (0 = no minimum).
+    pub min_encryption_version: i32,
+    /// Every operation supplies a per-request derivation context that enters the key.
+    pub derived: bool,
+    /// Deterministic encryption (the nonce is derived from the plaintext); requires `derived`.
+    pub convergent: bool,
+    /// Whether the context may be deleted.
+    pub deletion_allowed: bool,
+    /// Seconds after which the current version is rotated automatically (0 = never).
+    pub auto_rotate_period_secs: i64,
+    /// Random, non-secret id that enters key derivation (null for contexts created before
+    /// generation ids existed).
+    pub generation_id: Option<String>,
     /// Creation time.
     pub created_at: DateTime<Utc>,
     /// Last rotation or policy change.

@@ -240,7 +240,7 @@ async fn unknown_and_invalid_names_routes_and_methods() {
         )
         .await;
     assert_eq!(error_code(response).await, (400, "invalid_request".into()));
-    for bits in [192, 0, 512] {
+    for bits in [192, 0, 100] {
         let response = app
             .post(
                 "/api/v1/crypto/datakey",

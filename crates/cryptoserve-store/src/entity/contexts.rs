@@ -3,6 +3,7 @@
 use sea_orm::entity::prelude::*;
 
 /// A context row; `current_version` encrypts, versions from `min_decryption_version` decrypt.
+/// The attribute columns after `updated_at` were added by `m20261201_000001_context_attributes`.
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "contexts")]
 pub struct Model {
@@ -16,6 +17,12 @@ pub struct Model {
     pub min_decryption_version: i32,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
+    pub min_encryption_version: i32,
+    pub derived: bool,
+    pub convergent: bool,
+    pub deletion_allowed: bool,
+    pub auto_rotate_period_secs: i64,
+    pub generation_id: Option<String>,
 }
 
 /// No relations are declared; joins are written explicitly where needed.

@@ -6,6 +6,7 @@ use sea_orm_migration::prelude::*;
 
 mod columns;
 mod m20261122_000001_initial;
+mod m20261201_000001_context_attributes;
 
 /// The ordered list of migrations for the metadata schema.
 #[derive(Debug)]
@@ -14,6 +15,9 @@ pub struct Migrator;
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m20261122_000001_initial::Migration)]
+        vec![
+            Box::new(m20261122_000001_initial::Migration),
+            Box::new(m20261201_000001_context_attributes::Migration),
+        ]
     }
 }

@@ -1,6 +1,8 @@
 //! Contexts: creation, duplicates, rotation and the minimum decryption version.
 
-use cryptoserve_store::{Algorithm, KeyStatus, NewContext, StoreError};
+use cryptoserve_store::{
+    Algorithm, ContextAttributes, ContextConfig, KeyStatus, NewContext, StoreError,
+};
 
 use crate::helpers::{audit, on_both_backends, TestDb};
 
@@ -9,6 +11,9 @@ on_both_backends!(
     duplicate_context_is_rejected_without_a_success_audit_row,
     rotation_and_min_decryption_version_drive_statuses,
     change_counter_moves_with_every_mutation,
+    attributes_round_trip_and_configuration_keeps_the_version_window_sane,
+    deletion_needs_permission_and_removes_every_row,
+    scheduled_rotation_happens_once_however_many_callers,
 );
 
 fn new_context(name: &str) -> NewContext {
@@ -17,6 +22,8 @@ fn new_context(name: &str) -> NewContext {
         description: "orders table".to_owned(),
         algorithm: Algorithm::Aes256Gcm,
         master_key_id: "a1b2c3d4".to_owned(),
+        attributes: Default::default(),
+        generation_id: None,
     }
 }
 
@@ -267,4 +274,214 @@ async fn change_counter_moves_with_every_mutation(db: &TestDb) {
         .unwrap();
     store.list_contexts().await.unwrap();
     assert_eq!(store.change_counter().await.unwrap(), last);
+}
+
+async fn attributes_round_trip_and_configuration_keeps_the_version_window_sane(db: &TestDb) {
+    let mut new = new_context("derived");
+    new.attributes = ContextAttributes {
+        derived: true,
+        convergent: true,
+        deletion_allowed: false,
+        auto_rotate_period_secs: 0,
+    };
+    new.generation_id = Some("00112233445566778899aabbccddeeff".into());
+    let created = db
+        .store
+        .create_context(new, audit("context.create", "derived"))
+        .await
+        .unwrap();
+    assert!(created.attributes.derived && created.attributes.convergent);
+    assert_eq!(created.min_encryption_version, 0);
+    let fetched = db.store.get_context("derived").await.unwrap().unwrap();
+    assert_eq!(fetched, created);
+    assert_eq!(
+        fetched.generation_id.as_deref(),
+        Some("00112233445566778899aabbccddeeff")
+    );
+
+    let mut convergent_only = new_context("bad");
+    convergent_only.attributes.convergent = true;
+    let refused = db
+        .store
+        .create_context(convergent_only, audit("context.create", "bad"))
+        .await;
+    assert!(
+        matches!(refused, Err(StoreError::InvalidInput(_))),
+        "{refused:?}"
+    );
+
+    for _ in 0..2 {
+        db.store
+            .rotate_context("derived", "ff", audit("context.rotate", "derived"))
+            .await
+            .unwrap();
+    }
+    let configured = db
+        .store
+        .configure_context(
+            "derived",
+            ContextConfig {
+                min_decryption_version: Some(2),
+                min_encryption_version: Some(3),
+                deletion_allowed: Some(true),
+                auto_rotate_period_secs: Some(86_400),
+            },
+            audit("context.configure", "derived"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            configured.min_decryption_version,
+            configured.min_encryption_version
+        ),
+        (2, 3)
+    );
+    assert!(configured.attributes.deletion_allowed);
+    assert_eq!(configured.attributes.auto_rotate_period_secs, 86_400);
+    assert!(configured.attributes.derived, "fixed attributes stay");
+
+    let impossible = [
+        (Some(4), None, None),    // min decryption above latest
+        (None, Some(9), None),    // min encryption above latest
+        (Some(3), Some(2), None), // min encryption below min decryption
+        (Some(0), None, None),
+        (None, None, Some(60)), // auto-rotation more often than hourly
+    ];
+    for (min_dec, min_enc, period) in impossible {
+        let error = db
+            .store
+            .configure_context(
+                "derived",
+                ContextConfig {
+                    min_decryption_version: min_dec,
+                    min_encryption_version: min_enc,
+                    auto_rotate_period_secs: period,
+                    ..ContextConfig::default()
+                },
+                audit("context.configure", "derived"),
+            )
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(error, StoreError::Conflict(_) | StoreError::InvalidInput(_)),
+            "{min_dec:?} {min_enc:?} {period:?}: {error:?}"
+        );
+    }
+    assert_eq!(db.audit_count("context.configure", "success").await, 1);
+}
+
+async fn deletion_needs_permission_and_removes_every_row(db: &TestDb) {
+    db.store
+        .create_context(new_context("doomed"), audit("context.create", "doomed"))
+        .await
+        .unwrap();
+    let refused = db
+        .store
+        .delete_context("doomed", audit("context.delete", "doomed"))
+        .await
+        .unwrap_err();
+    assert!(matches!(refused, StoreError::Conflict(_)), "{refused:?}");
+    assert!(db.store.get_context("doomed").await.unwrap().is_some());
+
+    db.store
+        .configure_context(
+            "doomed",
+            ContextConfig {
+                deletion_allowed: Some(true),
+                ..ContextConfig::default()
+            },
+            audit("context.configure", "doomed"),
+        )
+        .await
+        .unwrap();
+    let counter = db.store.change_counter().await.unwrap();
+    db.store
+        .delete_context("doomed", audit("context.delete", "doomed"))
+        .await
+        .unwrap();
+    assert!(db.store.get_context("doomed").await.unwrap().is_none());
+    assert!(db
+        .store
+        .list_key_versions("doomed")
+        .await
+        .unwrap()
+        .is_empty());
+    assert!(db.store.change_counter().await.unwrap() > counter);
+    assert_eq!(db.audit_count("context.delete", "success").await, 1);
+    let missing = db
+        .store
+        .delete_context("doomed", audit("context.delete", "doomed"))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(missing, StoreError::NotFound { .. }),
+        "{missing:?}"
+    );
+
+    // The name can be used again, starting from version 1.
+    let again = db
+        .store
+        .create_context(new_context("doomed"), audit("context.create", "doomed"))
+        .await
+        .unwrap();
+    assert_eq!(again.current_version, 1);
+    assert!(db.store.verify_audit_chain().await.unwrap().ok);
+}
+
+async fn scheduled_rotation_happens_once_however_many_callers(db: &TestDb) {
+    let mut new = new_context("rolling");
+    new.attributes.auto_rotate_period_secs = 3600;
+    db.store
+        .create_context(new, audit("context.create", "rolling"))
+        .await
+        .unwrap();
+    db.store
+        .create_context(new_context("still"), audit("context.create", "still"))
+        .await
+        .unwrap();
+    assert_eq!(
+        db.store.auto_rotating_contexts().await.unwrap(),
+        ["rolling"]
+    );
+
+    let now = chrono::Utc::now();
+    let early = db
+        .store
+        .rotate_context_if_due(
+            "rolling",
+            "ff",
+            now,
+            audit("context.auto_rotate", "rolling"),
+        )
+        .await
+        .unwrap();
+    assert!(early.is_none(), "not due for an hour");
+
+    // Three callers notice the deadline together: exactly one rotates.
+    let later = now + chrono::TimeDelta::hours(2);
+    let calls = (0..3).map(|_| {
+        db.store.rotate_context_if_due(
+            "rolling",
+            "ff",
+            later,
+            audit("context.auto_rotate", "rolling"),
+        )
+    });
+    let results = futures::future::join_all(calls).await;
+    let rotated = results
+        .into_iter()
+        .map(Result::unwrap)
+        .filter(Option::is_some)
+        .count();
+    assert_eq!(rotated, 1);
+    let record = db.store.get_context("rolling").await.unwrap().unwrap();
+    assert_eq!(record.current_version, 2);
+    assert_eq!(db.audit_count("context.auto_rotate", "success").await, 1);
+    assert!(db
+        .store
+        .rotate_context_if_due("still", "ff", later, audit("context.auto_rotate", "still"))
+        .await
+        .unwrap()
+        .is_none());
 }

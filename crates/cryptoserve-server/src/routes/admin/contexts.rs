@@ -5,10 +5,11 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use cryptoserve_core::{Algorithm, ContextName};
-use cryptoserve_store::{ContextRecord, KeyVersionRecord, NewContext};
+use cryptoserve_store::{ContextAttributes, ContextConfig, ContextRecord, KeyVersionRecord};
 
-use super::{audit_entry, audit_failure, resource};
+use super::{audit_entry, resource};
 use crate::auth::AdminPrincipal;
+use crate::contexts::ContextDefinition;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 
@@ -18,7 +19,12 @@ pub(super) fn configure(cfg: &mut web::ServiceConfig) {
             .route(web::post().to(create))
             .route(web::get().to(list)),
     )
-    .service(resource("/contexts/{name}").route(web::get().to(show)))
+    .service(
+        resource("/contexts/{name}")
+            .route(web::get().to(show))
+            .route(web::delete().to(delete)),
+    )
+    .service(resource("/contexts/{name}/config").route(web::patch().to(update_config)))
     .service(resource("/contexts/{name}/rotate").route(web::post().to(rotate)))
     .service(
         resource("/contexts/{name}/min-decryption-version")
@@ -37,6 +43,32 @@ pub struct CreateContext {
     /// `aes-256-gcm` (default) or `chacha20-poly1305`.
     #[schema(value_type = Option<crate::openapi::records::Algorithm>)]
     pub algorithm: Option<String>,
+    /// Every operation must supply a per-request derivation context (default false).
+    pub derived: Option<bool>,
+    /// Deterministic encryption; requires `derived` (default false).
+    pub convergent: Option<bool>,
+    /// Whether the context may be deleted (default false).
+    pub deletion_allowed: Option<bool>,
+    /// Rotate automatically after this many seconds (0 = never, else at least 3600).
+    #[schema(minimum = 0)]
+    pub auto_rotate_period_secs: Option<i64>,
+}
+
+/// Configuration body: each field present is changed, each absent one kept.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ConfigureContext {
+    /// Oldest version still decryptable (1..=current).
+    #[schema(minimum = 1)]
+    pub min_decryption_version: Option<i32>,
+    /// Oldest version an encryption may name (0 = no minimum, else min_decryption..=current).
+    #[schema(minimum = 0)]
+    pub min_encryption_version: Option<i32>,
+    /// Whether the context may be deleted.
+    pub deletion_allowed: Option<bool>,
+    /// Rotate automatically after this many seconds (0 = never, else at least 3600).
+    #[schema(minimum = 0)]
+    pub auto_rotate_period_secs: Option<i64>,
 }
 
 /// A context with its key versions.
@@ -108,29 +140,18 @@ pub(super) async fn create(
             "`description` must be at most 1024 characters".into(),
         ));
     }
-    let store_algorithm = cryptoserve_store::Algorithm::parse(algorithm.name())
-        .map_err(|e| ApiError::Internal(e.to_string()))?;
-    let result = state
-        .store
-        .create_context(
-            NewContext {
-                name: name.as_str().to_owned(),
-                description,
-                algorithm: store_algorithm,
-                master_key_id: state.cipher.keyring().active().id().to_string(),
-            },
-            entry
-                .clone()
-                .with_details(serde_json::json!({ "algorithm": algorithm.name() })),
-        )
-        .await;
-    match result {
-        Ok(record) => {
-            state.metadata.put_context(record.clone());
-            Ok(HttpResponse::Created().json(record))
-        }
-        Err(error) => Err(audit_failure(&state, entry, error.into()).await),
-    }
+    let definition = ContextDefinition {
+        algorithm,
+        description,
+        attributes: ContextAttributes {
+            derived: body.derived.unwrap_or(false),
+            convergent: body.convergent.unwrap_or(false),
+            deletion_allowed: body.deletion_allowed.unwrap_or(false),
+            auto_rotate_period_secs: body.auto_rotate_period_secs.unwrap_or(0),
+        },
+    };
+    let record = crate::contexts::create(&state, name.as_str(), definition, entry).await?;
+    Ok(HttpResponse::Created().json(record))
 }
 
 #[utoipa::path(
@@ -210,18 +231,8 @@ pub(super) async fn rotate(
 ) -> ApiResult<HttpResponse> {
     let name = parse_name(&path)?;
     let entry = audit_entry(&state, &req, &admin, "context.rotate", name.as_str());
-    let master_key_id = state.cipher.keyring().active().id().to_string();
-    match state
-        .store
-        .rotate_context(name.as_str(), &master_key_id, entry.clone())
-        .await
-    {
-        Ok(record) => {
-            state.metadata.put_context(record.clone());
-            Ok(HttpResponse::Ok().json(record))
-        }
-        Err(error) => Err(audit_failure(&state, entry, context_error(error, &name)).await),
-    }
+    let record = crate::contexts::rotate(&state, name.as_str(), entry).await?;
+    Ok(HttpResponse::Ok().json(record))
 }
 
 #[utoipa::path(
@@ -262,24 +273,76 @@ pub(super) async fn set_min_decryption_version(
         .ok()
         .filter(|v| *v >= 1)
         .ok_or_else(|| ApiError::InvalidRequest("`version` must be at least 1".into()))?;
-    match state
-        .store
-        .set_min_decryption_version(name.as_str(), version, entry.clone())
-        .await
-    {
-        Ok(record) => {
-            state.metadata.put_context(record.clone());
-            Ok(HttpResponse::Ok().json(record))
-        }
-        Err(error) => Err(audit_failure(&state, entry, context_error(error, &name)).await),
-    }
+    let config = ContextConfig {
+        min_decryption_version: Some(version),
+        ..ContextConfig::default()
+    };
+    let record = crate::contexts::configure(&state, name.as_str(), config, entry).await?;
+    Ok(HttpResponse::Ok().json(record))
 }
 
-fn context_error(error: cryptoserve_store::StoreError, name: &ContextName) -> ApiError {
-    match error {
-        cryptoserve_store::StoreError::NotFound { .. } => {
-            ApiError::UnknownContext(name.as_str().to_owned())
-        }
-        other => other.into(),
-    }
+#[utoipa::path(
+    patch,
+    path = "/api/admin/contexts/{name}/config",
+    tag = "admin",
+    operation_id = "configure_context",
+    params(("name" = crate::openapi::ContextName, Path, description = "Context name")),
+    request_body = ConfigureContext,
+    responses(
+        (status = 200, description = "The context with its new configuration", body = crate::openapi::records::ContextRecord),
+        (status = 400, description = "`invalid_request` (name or auto-rotation period) or `invalid_json`", body = crate::openapi::ErrorBody),
+        (status = 404, description = "`unknown_context`", body = crate::openapi::ErrorBody),
+        (status = 409, description = "`conflict`: the version window is impossible", body = crate::openapi::ErrorBody),
+        crate::openapi::AuthErrors,
+        crate::openapi::BodyErrors,
+        crate::openapi::StoreErrors,
+    ),
+    security(("bearer" = []))
+)]
+pub(super) async fn update_config(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    admin: AdminPrincipal,
+    path: web::Path<String>,
+    body: web::Json<ConfigureContext>,
+) -> ApiResult<HttpResponse> {
+    let name = parse_name(&path)?;
+    let entry = audit_entry(&state, &req, &admin, "context.configure", name.as_str());
+    let body = body.into_inner();
+    let config = ContextConfig {
+        min_decryption_version: body.min_decryption_version,
+        min_encryption_version: body.min_encryption_version,
+        deletion_allowed: body.deletion_allowed,
+        auto_rotate_period_secs: body.auto_rotate_period_secs,
+    };
+    let record = crate::contexts::configure(&state, name.as_str(), config, entry).await?;
+    Ok(HttpResponse::Ok().json(record))
+}
+
+#[utoipa::path(
+    delete,
+    path = "/api/admin/contexts/{name}",
+    tag = "admin",
+    operation_id = "delete_context",
+    params(("name" = crate::openapi::ContextName, Path, description = "Context name")),
+    responses(
+        (status = 204, description = "Deleted: its ciphertext never decrypts again"),
+        (status = 400, description = "`invalid_request`: not a valid context name", body = crate::openapi::ErrorBody),
+        (status = 404, description = "`unknown_context`", body = crate::openapi::ErrorBody),
+        (status = 409, description = "`conflict`: `deletion_allowed` is not set", body = crate::openapi::ErrorBody),
+        crate::openapi::AuthErrors,
+        crate::openapi::StoreErrors,
+    ),
+    security(("bearer" = []))
+)]
+pub(super) async fn delete(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    admin: AdminPrincipal,
+    path: web::Path<String>,
+) -> ApiResult<HttpResponse> {
+    let name = parse_name(&path)?;
+    let entry = audit_entry(&state, &req, &admin, "context.delete", name.as_str());
+    crate::contexts::delete(&state, name.as_str(), entry).await?;
+    Ok(HttpResponse::NoContent().finish())
 }

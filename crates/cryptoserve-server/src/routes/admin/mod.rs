@@ -1,8 +1,8 @@
-//! Admin routes (`/api/admin/...`), all behind [`AdminPrincipal`]. Every change is written to
+//! Admin routes (`/api/admin/...`), all behind [`crate::auth::AdminPrincipal`]. Every change is written to
 //! the admin audit log in the same transaction as the change itself; refused changes are
 //! audited as failures.
 //!
-//! - `contexts.rs`: create, list, show, rotate, minimum decryption version.
+//! - `contexts.rs`: create, list, show, rotate, configure, delete (through `crate::contexts`).
 //! - `identities.rs`: create (returns the token), list, revoke; token revocation.
 //! - `rate_limits.rs`: defaults and overrides, bucket resets.
 //! - `audit.rs`: paging through and verifying the audit chain.
@@ -13,15 +13,8 @@ mod identities;
 mod rate_limits;
 mod usage;
 
-use actix_web::{web, HttpMessage, HttpRequest};
+use actix_web::web;
 use utoipa::OpenApi;
-
-use cryptoserve_store::AuditEntry;
-
-use crate::auth::AdminPrincipal;
-use crate::error::ApiError;
-use crate::middleware::RequestId;
-use crate::state::AppState;
 
 /// Registers the admin routes.
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -45,6 +38,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         contexts::show,
         contexts::rotate,
         contexts::set_min_decryption_version,
+        contexts::update_config,
+        contexts::delete,
         identities::create,
         identities::list,
         identities::show,
@@ -68,35 +63,4 @@ pub struct AdminApi;
 
 use super::resource;
 
-/// The audit entry for an admin action by `admin` in this request.
-pub fn audit_entry(
-    state: &AppState,
-    req: &HttpRequest,
-    admin: &AdminPrincipal,
-    action: &str,
-    target: &str,
-) -> AuditEntry {
-    let request_id = req
-        .extensions()
-        .get::<RequestId>()
-        .map(|id| id.0.clone())
-        .unwrap_or_default();
-    let client_ip = state
-        .client_ip
-        .resolve(req.peer_addr(), req.headers())
-        .map(|ip| ip.to_string())
-        .unwrap_or_default();
-    AuditEntry::new(admin.0.id(), action, target).from_request(request_id, client_ip)
-}
-
-/// Records a refused admin action (best effort: the refusal itself is what the client sees)
-/// and hands the error back.
-pub async fn audit_failure(state: &AppState, entry: AuditEntry, error: ApiError) -> ApiError {
-    let entry = entry
-        .with_details(serde_json::json!({ "error": error.code() }))
-        .failed();
-    if let Err(store_error) = state.store.record_audit(entry).await {
-        tracing::warn!(error = %store_error, "could not audit a refused admin action");
-    }
-    error
-}
+pub use crate::admin_audit::{audit_entry, audit_failure};

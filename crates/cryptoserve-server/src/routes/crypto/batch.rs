@@ -146,7 +146,7 @@ pub async fn encrypt(
             let sealed = state
                 .cipher
                 .seal(&call.entry.spec, &plaintext, &ad)
-                .map_err(|e| ApiError::Internal(e.to_string()))?;
+                .map_err(ApiError::from)?;
             Ok((sealed, plaintext.len()))
         });
         results.push(match sealed {
@@ -202,7 +202,7 @@ pub async fn decrypt(
                 state
                     .cipher
                     .open_text(&call.entry.spec, &item.ciphertext, &ad)
-                    .map_err(|_| ApiError::DecryptionFailed)
+                    .map_err(ApiError::from)
             });
         call.observe(
             &state,

@@ -17,7 +17,7 @@ pub struct DataKeyRequest {
     /// Context name.
     #[schema(value_type = crate::openapi::ContextName)]
     pub context: String,
-    /// 128 or 256 (default 256).
+    /// 128, 256 or 512 (default 256).
     #[schema(example = 256)]
     pub bits: Option<u32>,
     /// Whether to return the plaintext key too (default true). Without it, the caller stores
@@ -49,7 +49,7 @@ pub struct DataKeyResponse {
     request_body = DataKeyRequest,
     responses(
         (status = 200, description = "A fresh data key, wrapped under the context key", body = DataKeyResponse),
-        (status = 400, description = "`invalid_request` (e.g. `bits` not 128 or 256) or `invalid_json`", body = crate::openapi::ErrorBody),
+        (status = 400, description = "`invalid_request` (e.g. `bits` not 128, 256 or 512) or `invalid_json`", body = crate::openapi::ErrorBody),
         crate::openapi::AuthErrors,
         (status = 404, description = "`unknown_context`: no such context", body = crate::openapi::ErrorBody),
         crate::openapi::BodyErrors,
@@ -69,7 +69,7 @@ pub async fn datakey(
     let key = state
         .cipher
         .generate_data_key(&call.entry.spec, size)
-        .map_err(|e| ApiError::Internal(e.to_string()))?;
+        .map_err(ApiError::from)?;
     call.observe(&state, super::Operation::Datakey, true, 0);
     Ok(call.respond(&DataKeyResponse {
         wrapped_key: key.wrapped.to_text(),

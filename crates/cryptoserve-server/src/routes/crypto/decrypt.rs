@@ -7,7 +7,7 @@ use utoipa::ToSchema;
 use super::body::JsonObject;
 use super::{decode_optional, encode_base64, CryptoCall};
 use crate::auth::Principal;
-use crate::error::{ApiError, ApiResult};
+use crate::error::ApiResult;
 use crate::state::AppState;
 
 /// Request body.
@@ -69,9 +69,9 @@ pub async fn decrypt(
                 JsonObject::with_capacity(plaintext.len() + 16).string("plaintext", &plaintext),
             ))
         }
-        Err(_) => {
+        Err(error) => {
             call.observe(&state, super::Operation::Decrypt, false, 0);
-            Err(ApiError::DecryptionFailed)
+            Err(error.into())
         }
     }
 }

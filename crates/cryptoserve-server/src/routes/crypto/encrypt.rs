@@ -65,7 +65,7 @@ pub async fn encrypt(
     let sealed = state
         .cipher
         .seal(&call.entry.spec, &plaintext, &ad)
-        .map_err(|e| ApiError::Internal(e.to_string()))?;
+        .map_err(ApiError::from)?;
     call.observe(&state, super::Operation::Encrypt, true, plaintext.len());
     // The same fields as `EncryptResponse` (the documented schema), written directly.
     let ciphertext = sealed.to_text();

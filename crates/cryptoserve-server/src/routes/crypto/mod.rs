@@ -246,7 +246,8 @@ impl CryptoCall {
             .body(body.finish())
     }
 
-    fn ok(&self) -> actix_web::HttpResponseBuilder {
+    /// A 200 builder carrying the rate-limit headers (for routes that shape their own body).
+    pub fn ok(&self) -> actix_web::HttpResponseBuilder {
         let mut response = HttpResponse::Ok();
         for (name, value) in &self.headers {
             response.insert_header((name.clone(), value.clone()));

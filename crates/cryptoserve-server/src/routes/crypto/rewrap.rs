@@ -58,8 +58,8 @@ pub async fn rewrap(
     let mut call = CryptoCall::begin(&state, &req, &principal, &body.context, 1).await?;
     let ad = decode_optional(body.associated_data.as_deref(), "associated_data")?;
     call.refresh_for(&state, &body.ciphertext).await;
-    let envelope =
-        cryptoserve_core::text::decode(&body.ciphertext).map_err(|_| ApiError::DecryptionFailed)?;
+    let envelope = cryptoserve_core::text::decode_any(&body.ciphertext)
+        .map_err(|_| ApiError::DecryptionFailed)?;
     match state.cipher.rewrap(&call.entry.spec, &envelope, &ad) {
         Ok(sealed) => {
             call.observe(&state, super::Operation::Rewrap, true, 0);
@@ -68,9 +68,9 @@ pub async fn rewrap(
                 key_version: sealed.version.get(),
             }))
         }
-        Err(_) => {
+        Err(error) => {
             call.observe(&state, super::Operation::Rewrap, false, 0);
-            Err(ApiError::DecryptionFailed)
+            Err(error.into())
         }
     }
 }

@@ -1,0 +1,252 @@
+//! Response shapes of the Vault HTTP API, exactly as Vault clients parse them.
+//!
+//! - Success: the eight-field envelope `{request_id, lease_id, renewable, lease_duration, data,
+//!   wrap_info, warnings, auth}`, in that order (vaultrs needs every field present).
+//! - Failure: `{"errors": [...]}` with no envelope; a missing resource on a read is 404
+//!   `{"errors": []}`.
+//! - Every response carries `Content-Type: application/json` exactly (hvac compares the
+//!   header string) and `Cache-Control: no-store`.
+
+use actix_web::http::header::{CACHE_CONTROL, CONTENT_TYPE};
+use actix_web::http::StatusCode;
+use actix_web::{HttpMessage, HttpRequest, HttpResponse, HttpResponseBuilder};
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::error::ApiError;
+use crate::middleware::RequestId;
+
+/// The text Vault answers when a token lacks a capability.
+pub const PERMISSION_DENIED: &str = "1 error occurred:\n\t* permission denied\n\n";
+
+/// The success envelope, fields in Vault's order.
+#[derive(Debug, Serialize)]
+struct Envelope<'a> {
+    request_id: String,
+    lease_id: &'static str,
+    renewable: bool,
+    lease_duration: u64,
+    data: &'a Value,
+    wrap_info: Option<()>,
+    warnings: Option<&'a [String]>,
+    auth: Option<()>,
+}
+
+/// A handler's answer: either a response to send or a Vault-shaped error.
+pub type Reply = Result<HttpResponse, HttpResponse>;
+
+/// Sends either side: handlers use `?` on [`Reply`] and route functions flatten it.
+pub fn flatten(reply: Reply) -> HttpResponse {
+    reply.unwrap_or_else(|response| response)
+}
+
+/// The envelope's `request_id`: a UUID-format rendering of this request's `X-Request-ID`
+/// (ours are 16 hex digits, a dash and a hex counter), so logs and responses still correlate;
+/// anything else gets a fresh UUID.
+pub fn request_id(req: &HttpRequest) -> String {
+    let id = req.extensions().get::<RequestId>().map(|id| id.0.clone());
+    let Some(id) = id else {
+        return uuid::Uuid::new_v4().to_string();
+    };
+    if uuid::Uuid::parse_str(&id).is_ok() {
+        return id;
+    }
+    let digits: String = match id.split_once('-') {
+        Some((prefix, counter))
+            if prefix.len() == 16
+                && counter.len() <= 16
+                && id.bytes().all(|b| b.is_ascii_hexdigit() || b == b'-') =>
+        {
+            format!("{prefix}{counter:0>16}")
+        }
+        _ => return uuid::Uuid::new_v4().to_string(),
+    };
+    format!(
+        "{}-{}-{}-{}-{}",
+        &digits[0..8],
+        &digits[8..12],
+        &digits[12..16],
+        &digits[16..20],
+        &digits[20..32]
+    )
+}
+
+/// A builder with the headers every Vault response carries.
+pub fn builder(status: StatusCode) -> HttpResponseBuilder {
+    let mut builder = HttpResponse::build(status);
+    builder
+        .insert_header((CONTENT_TYPE, "application/json"))
+        .insert_header((CACHE_CONTROL, "no-store"));
+    builder
+}
+
+/// Fills an already started builder (e.g. one carrying rate-limit headers) with the envelope.
+pub fn envelope_into(
+    mut builder: HttpResponseBuilder,
+    req: &HttpRequest,
+    data: &Value,
+    warnings: &[String],
+) -> HttpResponse {
+    let envelope = Envelope {
+        request_id: request_id(req),
+        lease_id: "",
+        renewable: false,
+        lease_duration: 0,
+        data,
+        wrap_info: None,
+        warnings: (!warnings.is_empty()).then_some(warnings),
+        auth: None,
+    };
+    let body = serde_json::to_vec(&envelope).unwrap_or_default();
+    builder
+        .insert_header((CONTENT_TYPE, "application/json"))
+        .insert_header((CACHE_CONTROL, "no-store"))
+        .body(body)
+}
+
+/// 200 with the envelope.
+pub fn data(req: &HttpRequest, data: &Value, warnings: &[String]) -> HttpResponse {
+    envelope_into(builder(StatusCode::OK), req, data, warnings)
+}
+
+/// 204 with an empty body (still `Content-Type: application/json`, as Vault sends it).
+pub fn no_content() -> HttpResponse {
+    builder(StatusCode::NO_CONTENT).finish()
+}
+
+/// A Vault error: `{"errors": [message]}`.
+pub fn error(status: StatusCode, message: impl Into<String>) -> HttpResponse {
+    builder(status).body(errors_body(&[message.into()]))
+}
+
+/// 400 with one message: every user error in Vault.
+pub fn bad_request(message: impl Into<String>) -> HttpResponse {
+    error(StatusCode::BAD_REQUEST, message)
+}
+
+/// 404 `{"errors":[]}`: a read of something that does not exist.
+pub fn not_found_empty() -> HttpResponse {
+    builder(StatusCode::NOT_FOUND).body(errors_body(&[]))
+}
+
+/// 404 for a path inside the mount that names no operation (or an invalid key name).
+pub fn unsupported_path() -> HttpResponse {
+    error(
+        StatusCode::NOT_FOUND,
+        "1 error occurred:\n\t* unsupported path\n\n",
+    )
+}
+
+/// 405 for a known path called with the wrong method.
+pub fn unsupported_operation() -> HttpResponse {
+    error(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "1 error occurred:\n\t* unsupported operation\n\n",
+    )
+}
+
+/// 403 for a token that verified but may not do this.
+pub fn denied() -> HttpResponse {
+    error(StatusCode::FORBIDDEN, PERMISSION_DENIED)
+}
+
+/// The JSON text of `{"errors": [...]}`.
+pub fn errors_body(messages: &[String]) -> String {
+    serde_json::json!({ "errors": messages }).to_string()
+}
+
+/// Maps the shared service's errors to Vault's status codes: auth failures are 403 (never
+/// 401, which would make hvac's `is_authenticated()` raise), user errors 400, a rate limit 429
+/// with its `Retry-After`.
+pub fn from_api(error: ApiError) -> HttpResponse {
+    match error {
+        ApiError::Unauthorized(_) => self::error(StatusCode::FORBIDDEN, "permission denied"),
+        ApiError::Forbidden(_) => denied(),
+        ApiError::UnknownContext(_) => bad_request("encryption key not found"),
+        ApiError::NotFound(_) => not_found_empty(),
+        ApiError::RateLimited {
+            retry_after_secs,
+            ref headers,
+            ..
+        } => {
+            let mut builder = builder(StatusCode::TOO_MANY_REQUESTS);
+            if let Some(secs) = retry_after_secs {
+                builder.insert_header(("Retry-After", secs.to_string()));
+            }
+            for (name, value) in headers {
+                builder.insert_header((name.clone(), value.clone()));
+            }
+            builder.body(errors_body(&[error.to_string()]))
+        }
+        ApiError::ServiceUnavailable(message) => {
+            self::error(StatusCode::SERVICE_UNAVAILABLE, message)
+        }
+        ApiError::PayloadTooLarge(_) => {
+            self::error(StatusCode::PAYLOAD_TOO_LARGE, error.to_string())
+        }
+        ApiError::Internal(cause) => {
+            tracing::error!(%cause, "transit request failed");
+            self::error(StatusCode::INTERNAL_SERVER_ERROR, "internal error")
+        }
+        ApiError::Conflict(message) => bad_request(strip_store_prefix(&message)),
+        ApiError::InvalidRequest(message) => bad_request(strip_store_prefix(&message)),
+        other => bad_request(other.to_string()),
+    }
+}
+
+/// Store errors read "conflict: ..." / "invalid input: ..."; Vault clients show the bare
+/// reason.
+fn strip_store_prefix(message: &str) -> String {
+    message
+        .strip_prefix("conflict: ")
+        .or_else(|| message.strip_prefix("invalid input: "))
+        .unwrap_or(message)
+        .to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use actix_web::test::TestRequest;
+
+    #[test]
+    fn request_ids_become_uuids() {
+        let req = TestRequest::default().to_http_request();
+        req.extensions_mut()
+            .insert(RequestId("3f9a61c2e07b4d15-1a".into()));
+        let id = request_id(&req);
+        assert_eq!(id, "3f9a61c2-e07b-4d15-0000-00000000001a");
+        assert!(uuid::Uuid::parse_str(&id).is_ok());
+        req.extensions_mut().insert(RequestId("my-own-id".into()));
+        assert!(uuid::Uuid::parse_str(&request_id(&req)).is_ok());
+    }
+
+    #[test]
+    fn envelope_has_every_field_in_order() {
+        let req = TestRequest::default().to_http_request();
+        let response = data(&req, &serde_json::json!({"a": 1}), &[]);
+        assert_eq!(
+            response.headers().get(CONTENT_TYPE).unwrap(),
+            "application/json"
+        );
+        let body = actix_web::body::to_bytes(response.into_body());
+        let body = futures::executor::block_on(body).unwrap();
+        let text = std::str::from_utf8(&body).unwrap();
+        let keys = [
+            "request_id",
+            "lease_id",
+            "renewable",
+            "lease_duration",
+            "data",
+            "wrap_info",
+            "warnings",
+            "auth",
+        ];
+        let positions: Vec<usize> = keys
+            .iter()
+            .map(|k| text.find(&format!("\"{k}\"")).unwrap())
+            .collect();
+        assert!(positions.windows(2).all(|w| w[0] < w[1]), "{text}");
+        assert!(text.contains("\"warnings\":null"), "{text}");
+    }
+}
