@@ -14,6 +14,7 @@ on_both_backends!(
     ciphertext_from_one_instance_decrypts_on_another,
     identity_revocation_reaches_every_instance,
     token_revocation_reaches_every_instance,
+    a_transit_key_made_on_one_instance_serves_on_the_other_at_once,
 );
 
 async fn ciphertext_from_one_instance_decrypts_on_another(deployment: Deployment) {
@@ -119,4 +120,67 @@ async fn token_revocation_reaches_every_instance(deployment: Deployment) {
         refused,
         "instance B still accepts a revoked token after 5 s"
     );
+}
+
+async fn a_transit_key_made_on_one_instance_serves_on_the_other_at_once(deployment: Deployment) {
+    let a = deployment.spawn().await;
+    let admin = a.admin_token().await;
+    relax_rate_limits(&a, &admin).await;
+    let b = deployment.spawn().await;
+    let transit = |app: &crate::support::TestApp, path: &str, body: serde_json::Value| {
+        let request = app
+            .client
+            .post(format!("{}/v1/transit/{path}", app.address))
+            .header("X-Vault-Token", &admin)
+            .json(&body);
+        async move {
+            let response = request.send().await.unwrap();
+            let status = response.status().as_u16();
+            (status, response.json::<serde_json::Value>().await.unwrap())
+        }
+    };
+    // Created on A (by upsert) after B started: B serves it without waiting for a refresh.
+    let plaintext = crate::support::b64(b"made on A");
+    let (status, _) = transit(&a, "encrypt/tenants", json!({ "plaintext": plaintext })).await;
+    assert_eq!(status, 200);
+    let (status, body) = transit(&b, "encrypt/tenants", json!({ "plaintext": plaintext })).await;
+    assert_eq!(status, 200, "{body}");
+    let from_b = body["data"]["ciphertext"].as_str().unwrap().to_owned();
+    let (status, body) = transit(&a, "decrypt/tenants", json!({ "ciphertext": from_b })).await;
+    assert_eq!(
+        (status, &body["data"]["plaintext"]),
+        (200, &json!(plaintext))
+    );
+
+    // Rotated on A: B decrypts v2 at once (it re-reads the key on a newer version).
+    let (status, _) = transit(&a, "keys/tenants/rotate", json!({})).await;
+    assert_eq!(status, 200);
+    let (_, body) = transit(&a, "encrypt/tenants", json!({ "plaintext": plaintext })).await;
+    let v2 = body["data"]["ciphertext"].as_str().unwrap().to_owned();
+    assert!(v2.starts_with("vault:v2:"), "{v2}");
+    let (status, body) = transit(&b, "decrypt/tenants", json!({ "ciphertext": v2 })).await;
+    assert_eq!(status, 200, "{body}");
+
+    // Deleted on A: within a refresh interval B refuses it too.
+    let (status, _) = transit(
+        &a,
+        "keys/tenants/config",
+        json!({ "deletion_allowed": true }),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let response = a
+        .client
+        .delete(format!("{}/v1/transit/keys/tenants", a.address))
+        .header("X-Vault-Token", &admin)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 204);
+    let gone = eventually(Duration::from_secs(5), || async {
+        let (status, _) = transit(&b, "decrypt/tenants", json!({ "ciphertext": v2 })).await;
+        status == 400
+    })
+    .await;
+    assert!(gone, "B still decrypts a deleted key's ciphertext");
 }

@@ -17,3 +17,4 @@ mod crypto;
 mod errors;
 mod request_id;
 mod rotation;
+mod transit;

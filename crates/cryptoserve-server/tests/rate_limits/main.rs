@@ -18,3 +18,4 @@ mod helpers;
 mod load;
 mod outage;
 mod propagation;
+mod transit;
