@@ -1,5 +1,6 @@
 //! The handful of API calls that prepare a setup: a context, raised rate-limit defaults,
-//! and a ciphertext for the decrypt scenario. Load itself always comes from wrk.
+//! a ciphertext for the decrypt scenario, and the Transit calls (mount, key, one encrypt
+//! that proves the route answers before wrk runs). Load itself always comes from wrk.
 
 use std::time::{Duration, Instant};
 
@@ -22,11 +23,22 @@ pub struct Api {
     runtime: tokio::runtime::Runtime,
     client: reqwest::Client,
     token: String,
+    /// Send the token as `X-Vault-Token` (Transit) rather than `Authorization: Bearer`.
+    vault_header: bool,
 }
 
 impl Api {
-    /// A client authenticating with `token`.
+    /// A client authenticating with `Authorization: Bearer <token>`.
     pub fn new(token: &str) -> Result<Api> {
+        Api::build(token, false)
+    }
+
+    /// A client authenticating with `X-Vault-Token: <token>`, as Transit clients do.
+    pub fn vault(token: &str) -> Result<Api> {
+        Api::build(token, true)
+    }
+
+    fn build(token: &str, vault_header: bool) -> Result<Api> {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
@@ -42,6 +54,7 @@ impl Api {
             runtime,
             client,
             token: token.to_owned(),
+            vault_header,
         })
     }
 
@@ -54,10 +67,13 @@ impl Api {
     ) -> Result<(u16, Option<u64>, Value)> {
         let what = format!("{method} {url}");
         self.runtime.block_on(async {
-            let response = self
-                .client
-                .request(method, url)
-                .bearer_auth(&self.token)
+            let request = self.client.request(method, url);
+            let request = if self.vault_header {
+                request.header("X-Vault-Token", &self.token)
+            } else {
+                request.bearer_auth(&self.token)
+            };
+            let response = request
                 .json(body)
                 .send()
                 .await
@@ -153,6 +169,48 @@ impl Api {
     }
 }
 
+/// The Transit calls, answered alike by OpenBao and CryptoServe.
+impl Api {
+    /// Mounts the Transit engine at `transit/` (OpenBao; CryptoServe has it built in).
+    pub fn enable_transit(&self, base_url: &str) -> Result<()> {
+        let url = format!("{base_url}/v1/sys/mounts/transit");
+        let (status, _, body) =
+            self.send(reqwest::Method::POST, &url, &json!({ "type": "transit" }))?;
+        match status {
+            200 | 204 => Ok(()),
+            _ => Err(unexpected(&url, status, &body)),
+        }
+    }
+
+    /// Creates the AES-256-GCM Transit key `key` (an existing one is fine).
+    pub fn create_transit_key(&self, base_url: &str, key: &str) -> Result<()> {
+        let url = format!("{base_url}/v1/transit/keys/{key}");
+        let body = json!({ "type": "aes256-gcm96" });
+        let (status, _, answer) = self.send(reqwest::Method::POST, &url, &body)?;
+        match status {
+            200 | 204 => Ok(()),
+            _ => Err(transit_unexpected(&url, status, &answer)),
+        }
+    }
+
+    /// Encrypts `plaintext` with Transit key `key`; returns the `vault:v<N>:…` ciphertext.
+    /// Run once before the Transit scenario so that a missing route or key fails the setup
+    /// with the server's answer instead of a wrk run full of errors.
+    pub fn transit_encrypt(&self, base_url: &str, key: &str, plaintext: &[u8]) -> Result<String> {
+        let url = format!("{base_url}/v1/transit/encrypt/{key}");
+        let body = json!({ "plaintext": STANDARD.encode(plaintext) });
+        let (status, _, answer) = self.send(reqwest::Method::POST, &url, &body)?;
+        let ciphertext = answer
+            .pointer("/data/ciphertext")
+            .and_then(Value::as_str)
+            .filter(|ciphertext| ciphertext.starts_with("vault:v"));
+        match (status, ciphertext) {
+            (200, Some(ciphertext)) => Ok(ciphertext.to_owned()),
+            _ => Err(transit_unexpected(&url, status, &answer)),
+        }
+    }
+}
+
 fn http_err(what: &str, error: reqwest::Error) -> BenchError {
     BenchError::Http {
         what: what.to_owned(),
@@ -165,4 +223,16 @@ fn unexpected(url: &str, status: u16, body: &Value) -> BenchError {
         what: url.to_owned(),
         detail: format!("unexpected status {status}: {body}"),
     }
+}
+
+/// [`unexpected`], with a hint for 404/405: the Transit routes or the key are missing.
+fn transit_unexpected(url: &str, status: u16, body: &Value) -> BenchError {
+    let mut error = unexpected(url, status, body);
+    if let (404 | 405, BenchError::Http { detail, .. }) = (status, &mut error) {
+        detail.push_str(
+            " (either this server has no Transit API under /v1/transit/, e.g. a binary built \
+             before it, or it has no such key; the body above tells which)",
+        );
+    }
+    error
 }

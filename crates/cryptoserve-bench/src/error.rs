@@ -31,6 +31,9 @@ pub enum BenchError {
     /// The server did not start, or a CLI command failed.
     #[error("server: {0}")]
     Server(String),
+    /// OpenBao's `bao` is missing, or its dev server did not start.
+    #[error("openbao: {0}")]
+    OpenBao(String),
     /// wrk is missing, failed, or printed no result line.
     #[error("wrk: {0}")]
     Wrk(String),

@@ -15,7 +15,8 @@ use cryptoserve_bench::report::Report;
 use cryptoserve_bench::runner::{self, Plan};
 use cryptoserve_bench::setup::{SetupInputs, SetupKind};
 
-/// Load benchmark: embedded, Redis and 3-backend cluster setups driven by wrk on loopback.
+/// Load benchmark: embedded, Redis and 3-backend cluster setups (and an OpenBao dev server for
+/// the Transit comparison) driven by wrk on loopback.
 #[derive(Debug, Parser)]
 #[command(name = "cryptoserve-bench", version, about)]
 struct Cli {
@@ -31,10 +32,14 @@ struct Cli {
     /// Repository root (nginx.scale.conf, benches/results) [default: current directory].
     #[arg(long, default_value = ".")]
     repo_root: PathBuf,
-    /// Only these setups (comma-separated: embedded,redis,redis_unleased,cluster)
+    /// Only these setups (comma-separated: embedded,redis,redis_unleased,openbao,cluster)
     /// [default: all].
     #[arg(long, value_delimiter = ',')]
     only: Vec<String>,
+    /// OpenBao's `bao` for the openbao setup [default: the venv scripts/bench-load installs,
+    /// then `bao` on PATH].
+    #[arg(long, value_name = "PATH")]
+    bao_binary: Option<PathBuf>,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -66,9 +71,11 @@ fn main() -> anyhow::Result<()> {
         startups: 5,
         stop: stop_on_signal(),
     };
+    let selected = selected_setups(&cli.only)?;
     let inputs = SetupInputs {
         server_binary,
         repo_root: repo_root.clone(),
+        bao_binary: cli.bao_binary.clone(),
     };
     let load_before = machine::load_average();
     let workdir = tempfile::Builder::new()
@@ -77,10 +84,7 @@ fn main() -> anyhow::Result<()> {
         .context("creating the work dir")?;
 
     let mut setups = Vec::new();
-    for kind in SetupKind::ALL {
-        if !cli.only.is_empty() && !cli.only.iter().any(|name| name == kind.name()) {
-            continue;
-        }
+    for kind in selected {
         eprintln!("setup {}", kind.name());
         let sweep = matches!(kind, SetupKind::Embedded | SetupKind::Cluster);
         let result = runner::measure_setup(kind, &inputs, &plan, workdir.path(), sweep)
@@ -121,6 +125,25 @@ fn main() -> anyhow::Result<()> {
         report.elapsed_secs
     );
     Ok(())
+}
+
+/// The setups `--only` names, in run order (all when it names none); an unknown name is an
+/// error rather than a silently shorter run.
+fn selected_setups(only: &[String]) -> anyhow::Result<Vec<SetupKind>> {
+    if let Some(unknown) = only
+        .iter()
+        .find(|name| SetupKind::from_name(name).is_none())
+    {
+        let known: Vec<&str> = SetupKind::ALL.iter().map(|kind| kind.name()).collect();
+        anyhow::bail!(
+            "--only: unknown setup `{unknown}` (known: {})",
+            known.join(", ")
+        );
+    }
+    Ok(SetupKind::ALL
+        .into_iter()
+        .filter(|kind| only.is_empty() || only.iter().any(|name| name == kind.name()))
+        .collect())
 }
 
 /// A flag set by Ctrl-C or SIGTERM. The runner checks it before every wrk run and returns an

@@ -97,7 +97,7 @@ impl Report {
              without the limiter.\n",
             m.cores
         );
-        self.targets_section(&mut md);
+        crate::targets::write(self, &mut md);
         for setup in &self.setups {
             self.setup_section(&mut md, setup);
         }
@@ -107,6 +107,9 @@ impl Report {
 
     fn setup_section(&self, md: &mut String, setup: &SetupResult) {
         let _ = writeln!(md, "## {}: {}\n", setup.setup.name(), setup.description);
+        if let Some(version) = &setup.version {
+            let _ = writeln!(md, "Version: `{version}`.\n");
+        }
         let _ = writeln!(
             md,
             "| scenario | conc | req/s | ÷ live | p50 ms | p95 ms | p99 ms | max ms | errors | RSS MiB/inst | server CPU s/1k | aux CPU s/1k | Redis trips/req (cmds) |"
@@ -166,102 +169,6 @@ impl Report {
             );
         }
         md.push('\n');
-    }
-
-    /// The issue's targets next to this run's figures (benchmark targets, not pass/fail).
-    fn targets_section(&self, md: &mut String) {
-        use crate::setup::SetupKind;
-        let setup = |kind: SetupKind| self.setups.iter().find(|s| s.setup == kind);
-        let encrypt_ratios = |kind: SetupKind| -> String {
-            setup(kind).map_or_else(
-                || "not run".to_owned(),
-                |s| {
-                    let ratios: Vec<String> = s
-                        .results
-                        .iter()
-                        .filter(|r| r.scenario == "encrypt_256")
-                        .map(|r| format!("{:.2} at c={}", r.ratio_to_live, r.concurrency))
-                        .collect();
-                    ratios.join(", ")
-                },
-            )
-        };
-        let _ = writeln!(md, "## Targets (issue 7) against this run\n");
-        let _ = writeln!(md, "| target | this run |\n|---|---|");
-        let _ = writeln!(
-            md,
-            "| embedded: encrypt 256 B ≥ 0.60 × `/health/live` | {} |",
-            encrypt_ratios(SetupKind::Embedded)
-        );
-        let trips = |kind: SetupKind| -> String {
-            setup(kind)
-                .map(|s| {
-                    s.results
-                        .iter()
-                        .filter(|r| r.scenario == "encrypt_256")
-                        .filter_map(|r| {
-                            r.redis_round_trips_per_request
-                                .map(|n| format!("{n:.3} at c={}", r.concurrency))
-                        })
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                })
-                .filter(|s| !s.is_empty())
-                .unwrap_or_else(|| "–".to_owned())
-        };
-        for (kind, label) in [
-            (SetupKind::Redis, "leases on (default)"),
-            (SetupKind::RedisUnleased, "leases off"),
-        ] {
-            let _ = writeln!(
-                md,
-                "| Redis, {label}: encrypt 256 B ≥ 0.45 × `/health/live`, at most one Redis round trip per request | {}; round trips/request {} |",
-                encrypt_ratios(kind),
-                trips(kind)
-            );
-        }
-        let half = setup(SetupKind::Cluster).and_then(|s| {
-            s.sweep.iter().min_by(|a, b| {
-                (a.fraction - 0.5)
-                    .abs()
-                    .total_cmp(&(b.fraction - 0.5).abs())
-            })
-        });
-        let _ = writeln!(
-            md,
-            "| cluster: p99 ≤ 10 ms at half of saturation, zero errors | {} |",
-            half.map_or_else(
-                || "not run".to_owned(),
-                |p| format!(
-                    "p99 {:.2} ms at {:.0} req/s achieved ({:.0} % offered), {} errors",
-                    p.latency.p99_ms,
-                    p.achieved_rps,
-                    p.fraction * 100.0,
-                    p.errors.total()
-                )
-            )
-        );
-        let max_rss = self
-            .setups
-            .iter()
-            .flat_map(|s| s.results.iter().map(|r| r.max_rss_mib_per_instance))
-            .fold(0.0, f64::max);
-        let _ = writeln!(
-            md,
-            "| RSS ≤ 64 MiB per instance under load | max {max_rss:.1} MiB |"
-        );
-        let slowest_start = self
-            .startup
-            .existing_data_dir_ms
-            .iter()
-            .chain(&self.startup.fresh_data_dir_ms)
-            .copied()
-            .fold(0.0, f64::max);
-        let _ = writeln!(
-            md,
-            "| start to ready ≤ 300 ms on SQLite | slowest of {} starts: {slowest_start:.0} ms |\n",
-            self.startup.existing_data_dir_ms.len() + self.startup.fresh_data_dir_ms.len()
-        );
     }
 
     fn startup_section(&self, md: &mut String) {

