@@ -81,7 +81,8 @@ pub struct ContextRecord {
     pub min_encryption_version: i32,
     /// Every operation supplies a per-request derivation context that enters the key.
     pub derived: bool,
-    /// Deterministic encryption (the nonce is derived from the plaintext); requires `derived`.
+    /// Deterministic encryption (the nonce is derived from the associated data and the
+    /// plaintext); requires `derived`.
     pub convergent: bool,
     /// Whether the context may be deleted.
     pub deletion_allowed: bool,
