@@ -78,6 +78,53 @@ pub enum CoreError {
     /// Sealing failed inside the AEAD (only possible for absurd message sizes).
     #[error("encryption failed")]
     EncryptionFailed,
+    /// Streaming file encryption ([`crate::stream`]): the input does not start with the file
+    /// magic, so it is not a CryptoServe encrypted file at all.
+    #[error("not a CryptoServe encrypted file")]
+    NotAnEncryptedFile,
+    /// The file magic is right but the format version is one this build does not know (a file
+    /// written by a newer CryptoServe).
+    #[error("unsupported encrypted file format version {version}")]
+    UnsupportedFileVersion {
+        /// The version byte found in the file.
+        version: u8,
+    },
+    /// The file header is malformed, or a chunk breaks the format's layout rules.
+    #[error("corrupt encrypted file: {reason}")]
+    FileCorrupt {
+        /// Which rule was broken.
+        reason: &'static str,
+    },
+    /// The header's MAC does not verify: the data key is not the one the file was written
+    /// with, or the header was modified.
+    #[error("file header authentication failed: wrong data key, or the header was modified")]
+    FileHeaderAuthenticationFailed,
+    /// A chunk does not authenticate: its bytes were modified, chunks were reordered or
+    /// dropped, or the chunk comes from another file.
+    #[error(
+        "chunk {chunk} of the encrypted file failed authentication: the file was modified, \
+         reordered, or mixed with another file"
+    )]
+    FileChunkAuthenticationFailed {
+        /// Zero-based index of the first chunk that failed.
+        chunk: u64,
+    },
+    /// The input ended before the final chunk: the file was truncated.
+    #[error("the encrypted file is truncated: it ends before its final chunk")]
+    FileTruncated,
+    /// Bytes follow the authenticated final chunk.
+    #[error("unexpected data after the final chunk of the encrypted file")]
+    FileTrailingData,
+    /// The plaintext needs more chunks than the 32-bit chunk counter can number.
+    #[error("the file is too large for its chunk size (more than 2^32 chunks)")]
+    FileTooLarge,
+    /// Parameters given to the file encoder or decoder are unusable (chunk size, data key
+    /// length, wrapped key text).
+    #[error("invalid file encryption parameters: {reason}")]
+    InvalidFileParameters {
+        /// What was wrong, without echoing secret input.
+        reason: &'static str,
+    },
 }
 
 /// Crate result alias.

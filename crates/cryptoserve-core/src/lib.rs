@@ -22,6 +22,8 @@
 //!   API, whose base64 is read by [`go_base64`] exactly as Go (hence Vault) reads it.
 //! - [`cipher`]: [`Cipher`], the engine: seal, open, rewrap, data keys, each with a
 //!   [`KeyRequest`] (explicit key version, per-request derivation context).
+//! - [`stream`]: streaming, chunked encryption of whole files under a data key (STREAM), for
+//!   clients; the file format is in `docs/file-format.md`.
 //! - [`error`]: [`CoreError`], the crate's one error type.
 #![forbid(unsafe_code)]
 
@@ -37,6 +39,7 @@ pub mod key_cache;
 pub mod keyring;
 pub mod master_key;
 pub mod nonce;
+pub mod stream;
 pub mod text;
 pub mod vault_text;
 
