@@ -292,6 +292,49 @@ fn admin_post_is_never_retried_once_a_backend_received_it() -> TestResult {
 }
 
 #[test]
+fn transit_crypto_is_retried_on_another_backend() -> TestResult {
+    let dying = Backend::start("dying", Behaviour::DieMidRequest)?;
+    let healthy = Backend::start("healthy", Behaviour::Answer)?;
+    let nginx = start_nginx(vec![dying.addr, healthy.addr])?;
+
+    for _ in 0..10 {
+        let response = request(&nginx, "POST", "/v1/transit/encrypt/orders", "")?;
+        assert_eq!(response.status, 200, "{response:?}");
+        assert_eq!(response.served_by(), "healthy");
+        if dying.requests() > 0 {
+            return Ok(());
+        }
+    }
+    Err("the dying backend never received an encrypt".into())
+}
+
+#[test]
+fn transit_key_management_is_never_retried_and_fails_in_vault_shape() -> TestResult {
+    // Backends of its own: nginx skips a backend that just failed for a while.
+    let dying = Backend::start("dying", Behaviour::DieMidRequest)?;
+    let healthy = Backend::start("healthy", Behaviour::Answer)?;
+    let nginx = start_nginx(vec![dying.addr, healthy.addr])?;
+
+    for _ in 0..10 {
+        let healthy_before = healthy.requests();
+        let response = request(&nginx, "POST", "/v1/transit/keys/orders/rotate", "")?;
+        if dying.requests() == 0 {
+            assert_eq!(response.status, 200, "{response:?}");
+            continue;
+        }
+        assert_eq!(response.status, 502, "{response:?}");
+        assert_eq!(healthy.requests(), healthy_before, "a rotation was re-sent");
+        assert_eq!(response.header("Content-Type"), Some("application/json"));
+        assert_eq!(
+            response.body,
+            r#"{"errors":["no CryptoServe instance could answer the request"]}"#
+        );
+        return Ok(());
+    }
+    Err("the dying backend never received a rotation".into())
+}
+
+#[test]
 fn requests_that_never_reached_a_backend_move_on_even_for_admin() -> TestResult {
     let healthy = Backend::start("healthy", Behaviour::Answer)?;
     // A port nobody listens on: connections are refused, so nothing was sent.
