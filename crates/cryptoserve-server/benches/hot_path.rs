@@ -4,9 +4,7 @@
 //!
 //! `cargo bench -p cryptoserve-server --bench hot_path`
 //!
-//! The route request types (`routes::crypto::encrypt::EncryptRequest`) live in a private
-//! module, so the parsing bench uses [`EncryptBody`], a struct with the same fields and the
-//! same serde derive; serde_json generates the same code for both.
+//! The parsing bench reads `cryptoserve_api::EncryptRequest`, the very type the route takes.
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
 
 use std::hint::black_box;
@@ -16,7 +14,6 @@ use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
 use chrono::{Duration, Utc};
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
-use serde::Deserialize;
 
 use cryptoserve_ratelimit::{Check, Dimension, LocalLimiter, Policy};
 use cryptoserve_server::auth::TokenService;
@@ -24,15 +21,6 @@ use cryptoserve_server::rate_limit::PolicySet;
 use cryptoserve_store::Role;
 
 const SECRET: &[u8] = b"bench-secret-bench-secret-bench-secret!!";
-
-/// Mirror of the encrypt route's request body (same fields, same derive).
-#[derive(Debug, Deserialize)]
-#[allow(dead_code)]
-struct EncryptBody {
-    context: String,
-    plaintext: String,
-    associated_data: Option<String>,
-}
 
 fn token_service() -> TokenService {
     TokenService::new(SECRET, "cryptoserve", "cryptoserve")
@@ -83,7 +71,8 @@ fn bench_parse(c: &mut Criterion) {
         group.throughput(Throughput::Bytes(body.len() as u64));
         group.bench_function(format!("{plaintext_len}B"), |b| {
             b.iter(|| {
-                let parsed: EncryptBody = serde_json::from_slice(black_box(&body)).expect("json");
+                let parsed: cryptoserve_api::EncryptRequest =
+                    serde_json::from_slice(black_box(&body)).expect("json");
                 let plaintext = STANDARD.decode(&parsed.plaintext).expect("base64");
                 black_box((parsed.context, plaintext))
             });

@@ -106,6 +106,9 @@ pub async fn delete(state: &AppState, name: &str, audit: AuditEntry) -> Result<(
     match state.store.delete_context(name, audit.clone()).await {
         Ok(()) => {
             state.metadata.remove_context(name);
+            // With Redis the others drop it within milliseconds instead of at their next
+            // poll, which narrows the window in which a stale cache could still encrypt.
+            crate::sync::announce_change(state).await;
             Ok(())
         }
         Err(error) => Err(audit_failure(state, audit, store_error(error, name)).await),

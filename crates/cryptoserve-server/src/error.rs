@@ -6,8 +6,8 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
-use serde::Serialize;
 
+pub use cryptoserve_api::{ErrorBody, ErrorDetail};
 use cryptoserve_store::StoreError;
 
 /// Everything a request can fail with.
@@ -93,34 +93,16 @@ impl ApiError {
         }
     }
 
-    /// The JSON body for this error.
+    /// The JSON body for this error (`{"error": {...}}`, the API crate's [`ErrorBody`]).
     pub fn body(&self, request_id: Option<&str>) -> ErrorBody {
         ErrorBody {
             error: ErrorDetail {
-                code: self.code(),
+                code: self.code().to_owned(),
                 message: self.to_string(),
                 request_id: request_id.map(str::to_owned),
             },
         }
     }
-}
-
-/// `{"error": {...}}`
-#[derive(Debug, Serialize)]
-pub struct ErrorBody {
-    /// The error itself.
-    pub error: ErrorDetail,
-}
-
-/// The fields of an error.
-#[derive(Debug, Serialize)]
-pub struct ErrorDetail {
-    /// Stable code clients match on.
-    pub code: &'static str,
-    /// Human-readable explanation; never contains secrets or request data.
-    pub message: String,
-    /// The request's `X-Request-ID`.
-    pub request_id: Option<String>,
 }
 
 fn rate_limited_message(dimension: &str, retry_after_secs: Option<u64>) -> String {

@@ -45,8 +45,8 @@ impl ContextEntry {
             min_decryption_version: min,
             min_encryption_version: u32::try_from(record.min_encryption_version).ok()?,
             generation,
-            derived: record.attributes.derived,
-            convergent: record.attributes.convergent,
+            derived: record.derived,
+            convergent: record.convergent,
         };
         spec.validate().ok()?;
         Some(Self {

@@ -5,24 +5,20 @@
 //! and the shared error schema. It is served at `GET /api/openapi.json` and committed as
 //! `docs/openapi.json`; `tests/openapi.rs` fails when the two differ.
 //!
-//! - `responses.rs`: [`ErrorBody`] and the error responses routes share.
-//! - `records.rs`: schemas for the store records the admin API returns as they are.
-//! - `usage.rs`: `GET /api/admin/usage`, until its handler describes itself.
+//! - `responses.rs`: the error responses routes share.
+//!
+//! Request, response and record schemas come from the `cryptoserve-api` types themselves
+//! ([`ErrorBody`], [`ContextName`], the store's records), so there is no second description.
 //! - `transit.rs`: Vault's envelope and error shapes and the Transit request bodies.
 
-pub mod records;
 mod responses;
 pub mod transit;
-mod usage;
 
-use std::borrow::Cow;
-
-use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
-use utoipa::openapi::RefOr;
-use utoipa::{Modify, OpenApi, PartialSchema, ToSchema};
+use utoipa::{Modify, OpenApi};
 
-pub use responses::{AuthErrors, BodyErrors, ErrorBody, ErrorDetail, RateLimited, StoreErrors};
+pub use cryptoserve_api::{ContextName, ErrorBody, ErrorDetail, CONTEXT_NAME_PATTERN};
+pub use responses::{AuthErrors, BodyErrors, RateLimited, StoreErrors};
 
 use crate::routes;
 
@@ -47,33 +43,6 @@ use crate::routes;
     )
 )]
 struct ApiFrame;
-
-/// What `cryptoserve_core::ContextName::parse` accepts.
-pub const CONTEXT_NAME_PATTERN: &str = "^[a-zA-Z0-9][a-zA-Z0-9._-]{0,63}$";
-
-/// The schema of a context name (`cryptoserve_core::ContextName`, which the core crate keeps
-/// free of OpenAPI).
-#[derive(Debug)]
-pub struct ContextName;
-
-impl PartialSchema for ContextName {
-    fn schema() -> RefOr<Schema> {
-        ObjectBuilder::new()
-            .schema_type(Type::String)
-            .pattern(Some(CONTEXT_NAME_PATTERN))
-            .description(Some(
-                "A context name: 1-64 of `[a-zA-Z0-9._-]`, starting alphanumeric.",
-            ))
-            .examples([serde_json::json!("payments")])
-            .into()
-    }
-}
-
-impl ToSchema for ContextName {
-    fn name() -> Cow<'static, str> {
-        Cow::Borrowed("ContextName")
-    }
-}
 
 /// Adds the `bearer` security scheme the operations refer to.
 #[derive(Debug)]
@@ -111,7 +80,6 @@ pub fn spec() -> utoipa::openapi::OpenApi {
         .merge_from(routes::admin::AdminApi::openapi())
         .merge_from(routes::health::HealthApi::openapi())
         .merge_from(routes::metrics::MetricsApi::openapi())
-        .merge_from(usage::UsageApi::openapi())
         .merge_from(routes::openapi::OpenApiDocApi::openapi())
         .merge_from(routes::transit::TransitApi::openapi())
 }

@@ -39,6 +39,16 @@ pub async fn policies_changed(state: &AppState) {
     }
 }
 
+/// After a change other instances must see at once (a deleted context): tell them now rather
+/// than at their next poll. Receivers reload everything whose counter moved.
+pub async fn announce_change(state: &AppState) {
+    if let Limiter::Redis(redis) = &state.rate_limits.limiter {
+        if let Err(error) = redis.publish_policy_change(&state.instance_id).await {
+            tracing::warn!(%error, "could not announce a change; others poll within 1 s");
+        }
+    }
+}
+
 /// One refresh: metadata if the counter moved, and then the policies.
 pub async fn refresh(state: &AppState, force_policies: bool) {
     match state.metadata.refresh(&state.store).await {

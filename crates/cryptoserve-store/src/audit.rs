@@ -21,6 +21,8 @@ use crate::entity::admin_audit_log;
 use crate::error::Result;
 use crate::Store;
 
+pub use cryptoserve_api::{AuditRecord, AuditVerification};
+
 /// Rows read per query while verifying, to bound memory on long chains.
 const VERIFY_PAGE: u64 = 1000;
 
@@ -104,44 +106,6 @@ impl AuditEntry {
         self.outcome = AuditOutcome::Failure;
         self
     }
-}
-
-/// One stored audit row.
-#[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct AuditRecord {
-    /// Position in the chain.
-    pub id: i64,
-    /// When it was written (microsecond precision).
-    pub at: DateTime<Utc>,
-    /// See [`AuditEntry::actor`].
-    pub actor: String,
-    /// See [`AuditEntry::action`].
-    pub action: String,
-    /// See [`AuditEntry::target`].
-    pub target: String,
-    /// See [`AuditEntry::request_id`].
-    pub request_id: String,
-    /// See [`AuditEntry::client_ip`].
-    pub client_ip: String,
-    /// `"success"` or `"failure"`.
-    pub outcome: String,
-    /// The details JSON exactly as stored (and signed).
-    pub details: Option<String>,
-    /// MAC of the previous row, or 64 zeros for the first.
-    pub prev_mac: String,
-    /// This row's MAC.
-    pub mac: String,
-}
-
-/// Result of walking the whole chain.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-pub struct AuditVerification {
-    /// Rows examined, including the first broken one.
-    pub rows_checked: u64,
-    /// True when every row's MAC and back-link are intact.
-    pub ok: bool,
-    /// The first row whose MAC or `prev_mac` does not match.
-    pub first_broken_id: Option<i64>,
 }
 
 impl Store {

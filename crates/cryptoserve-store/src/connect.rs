@@ -10,12 +10,13 @@ use sea_orm::sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolO
 use sea_orm::sqlx::ConnectOptions as _;
 use sea_orm::DatabaseConnection;
 use sea_orm_migration::MigratorTrait;
-use serde::Serialize;
 
 use crate::audit_key::AuditKey;
 use crate::database_url::{normalise_database_url, Backend};
 use crate::error::{Result, StoreError};
 use crate::migration::Migrator;
+
+pub use cryptoserve_api::PoolStatus;
 
 /// SQLite has a single writer, so more connections only add lock waits.
 const SQLITE_MAX_CONNECTIONS: u32 = 4;
@@ -47,19 +48,6 @@ impl Default for PoolSettings {
             acquire_timeout: Duration::from_secs(5),
         }
     }
-}
-
-/// A snapshot of the connection pool for `/health` and metrics.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-pub struct PoolStatus {
-    /// Open connections, idle or busy.
-    pub size: u32,
-    /// Open connections waiting for work.
-    pub idle: u32,
-    /// Connections currently lent out.
-    pub in_use: u32,
-    /// The most connections the pool will open.
-    pub max: u32,
 }
 
 /// The metadata store: every repository method lives on this handle. Cloning is cheap and

@@ -6,19 +6,20 @@
 //! the minimum are `retired`. Every mutation recomputes the statuses from that rule, bumps
 //! the change counter and appends its audit row in the same transaction.
 
-use chrono::{DateTime, SubsecRound, Utc};
+use chrono::{SubsecRound, Utc};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter,
     QueryOrder,
 };
-use serde::Serialize;
 
 use crate::changes::bump_change_counter;
 use crate::entity::{contexts, key_versions};
 use crate::error::{Result, StoreError};
 use crate::key_versions::{insert_version, KeyVersionRecord};
-use crate::vocabulary::Algorithm;
+use crate::Algorithm;
 use crate::{AuditEntry, AuditOutcome, Store};
+
+pub use cryptoserve_api::{ContextAttributes, ContextRecord};
 
 const KIND: &str = "context";
 /// Matches the `contexts.name` column width.
@@ -41,47 +42,6 @@ pub struct NewContext {
     /// re-created name never re-derives the old keys. `None` only for contexts created before
     /// generation ids existed.
     pub generation_id: Option<String>,
-}
-
-/// Attributes fixed at creation (`derived`, `convergent`) or changeable later
-/// (`deletion_allowed`, `auto_rotate_period_secs`).
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
-pub struct ContextAttributes {
-    /// Every operation supplies a per-request derivation context that enters the key.
-    pub derived: bool,
-    /// Deterministic encryption: the nonce is derived from the plaintext (requires `derived`).
-    pub convergent: bool,
-    /// Whether the context may be deleted.
-    pub deletion_allowed: bool,
-    /// Rotate automatically this many seconds after the current version was created (0 = never).
-    pub auto_rotate_period_secs: i64,
-}
-
-/// A context as the server caches it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct ContextRecord {
-    /// Unique name.
-    pub name: String,
-    /// Free text for operators.
-    pub description: String,
-    /// AEAD used for this context's data.
-    pub algorithm: Algorithm,
-    /// Version new ciphertexts are written with.
-    pub current_version: i32,
-    /// Oldest version still accepted for decryption.
-    pub min_decryption_version: i32,
-    /// Oldest version an encryption may name explicitly (0 = no minimum).
-    pub min_encryption_version: i32,
-    /// Derived / convergent / deletable / auto-rotating.
-    #[serde(flatten)]
-    pub attributes: ContextAttributes,
-    /// Random, non-secret id that enters key derivation (`None` for contexts created before
-    /// generation ids existed).
-    pub generation_id: Option<String>,
-    /// Creation time.
-    pub created_at: DateTime<Utc>,
-    /// Last rotation or policy change.
-    pub updated_at: DateTime<Utc>,
 }
 
 impl Store {
@@ -221,12 +181,10 @@ impl TryFrom<contexts::Model> for ContextRecord {
             current_version: row.current_version,
             min_decryption_version: row.min_decryption_version,
             min_encryption_version: row.min_encryption_version,
-            attributes: ContextAttributes {
-                derived: row.derived,
-                convergent: row.convergent,
-                deletion_allowed: row.deletion_allowed,
-                auto_rotate_period_secs: row.auto_rotate_period_secs,
-            },
+            derived: row.derived,
+            convergent: row.convergent,
+            deletion_allowed: row.deletion_allowed,
+            auto_rotate_period_secs: row.auto_rotate_period_secs,
             generation_id: row.generation_id,
             created_at: row.created_at,
             updated_at: row.updated_at,

@@ -47,6 +47,14 @@ pub enum StoreError {
 /// Crate result alias.
 pub type Result<T> = std::result::Result<T, StoreError>;
 
+impl From<cryptoserve_api::Error> for StoreError {
+    /// A text column holding a value outside its vocabulary (a role, a status, ...) was not
+    /// written by us.
+    fn from(error: cryptoserve_api::Error) -> Self {
+        StoreError::Corrupt(error.to_string())
+    }
+}
+
 impl From<DbErr> for StoreError {
     /// Connection-level failures become `Unavailable` so the server can answer 503 instead of
     /// 500 while PostgreSQL restarts; query-level failures stay `Database`.
@@ -97,5 +105,14 @@ mod tests {
         ));
         let custom = DbErr::Custom("boom".to_owned());
         assert!(matches!(StoreError::from(custom), StoreError::Database(_)));
+    }
+
+    #[test]
+    fn unknown_vocabulary_values_read_back_are_corrupt() {
+        let error = crate::Role::parse("root").map_err(StoreError::from);
+        assert!(
+            matches!(&error, Err(StoreError::Corrupt(message)) if message == "unknown Role `root`"),
+            "{error:?}"
+        );
     }
 }

@@ -8,16 +8,14 @@ use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder,
     QuerySelect,
 };
-use serde::Serialize;
 
 use crate::changes::bump_change_counter;
 use crate::entity::{identities, revoked_tokens};
 use crate::error::{Result, StoreError};
-use crate::vocabulary::Role;
+use crate::Role;
 use crate::{AuditEntry, AuditOutcome, Store};
 
-/// Wildcard in `allowed_contexts` granting every context.
-pub const ALL_CONTEXTS: &str = "*";
+pub use cryptoserve_api::{IdentityRecord, ALL_CONTEXTS};
 
 /// What the server needs to create an identity.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -30,25 +28,6 @@ pub struct NewIdentity {
     pub allowed_contexts: Vec<String>,
     /// After this the identity's tokens are refused; `None` never expires.
     pub expires_at: Option<DateTime<Utc>>,
-}
-
-/// An identity as the server caches it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct IdentityRecord {
-    /// UUID v4, also the `sub` of its tokens.
-    pub id: String,
-    /// Human-readable label.
-    pub name: String,
-    /// What the identity may do.
-    pub role: Role,
-    /// Context names it may use; [`ALL_CONTEXTS`] grants all.
-    pub allowed_contexts: Vec<String>,
-    /// Creation time.
-    pub created_at: DateTime<Utc>,
-    /// Expiry, if any.
-    pub expires_at: Option<DateTime<Utc>>,
-    /// Set once revoked; revocation is permanent.
-    pub revoked_at: Option<DateTime<Utc>>,
 }
 
 impl Store {

@@ -8,26 +8,12 @@ use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter,
 };
-use serde::Serialize;
 
 use crate::entity::key_versions;
 use crate::error::{Result, StoreError};
-use crate::vocabulary::KeyStatus;
+use crate::KeyStatus;
 
-/// One key version of a context.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct KeyVersionRecord {
-    /// Owning context.
-    pub context_name: String,
-    /// Version number, from 1.
-    pub version: i32,
-    /// Fingerprint of the master key this version derives from.
-    pub master_key_id: String,
-    /// What the version may be used for.
-    pub status: KeyStatus,
-    /// When the version was created.
-    pub created_at: DateTime<Utc>,
-}
+pub use cryptoserve_api::KeyVersionRecord;
 
 pub(crate) async fn insert_version(
     txn: &impl ConnectionTrait,

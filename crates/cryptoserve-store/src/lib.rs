@@ -14,7 +14,8 @@
 //!   auto-rotation) and `key_versions.rs` (version rows and their status rule), `identities.rs`, `rate_limits.rs`, `usage.rs`: one repository each.
 //! - `audit.rs` and `audit_key.rs`: the HMAC-chained audit log and its key.
 //! - `changes.rs`: the change counter other instances poll to know when to reload caches.
-//! - `vocabulary.rs`: the enums stored as text (algorithm, key status, role, ...).
+//! - The records and the enums stored as text (algorithm, key status, role, ...) are the API's
+//!   wire types, defined once in `cryptoserve-api` and re-exported here.
 //! - `entity/` and `migration/`: sea-orm tables and the schema, one file per table/migration.
 //!
 //! Mutations that take an [`AuditEntry`] write it in their own transaction, so an audit row
@@ -35,7 +36,6 @@ mod key_versions;
 pub mod migration;
 mod rate_limits;
 mod usage;
-mod vocabulary;
 mod write_txn;
 
 pub use audit::{AuditEntry, AuditOutcome, AuditRecord, AuditVerification};
@@ -43,10 +43,10 @@ pub use audit_key::{AuditKey, GENESIS_MAC};
 pub use connect::{PoolSettings, PoolStatus, Store};
 pub use context_changes::ContextConfig;
 pub use contexts::{ContextAttributes, ContextRecord, NewContext};
+pub use cryptoserve_api::{Algorithm, KeyStatus, RateLimitDimension, RateLimitScope, Role};
 pub use database_url::{normalise_database_url, Backend};
 pub use error::{Result, StoreError};
 pub use identities::{IdentityRecord, NewIdentity, ALL_CONTEXTS};
 pub use key_versions::KeyVersionRecord;
 pub use rate_limits::RateLimitPolicyRecord;
 pub use usage::UsageRow;
-pub use vocabulary::{Algorithm, KeyStatus, RateLimitDimension, RateLimitScope, Role};

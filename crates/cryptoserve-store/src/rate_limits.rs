@@ -2,36 +2,18 @@
 //! runtime on every instance. A policy is identified by (scope, dimension, key); `key` is
 //! empty for `default` scope. Mutations bump the change counter so instances reload.
 
-use chrono::{DateTime, SubsecRound, Utc};
+use chrono::{SubsecRound, Utc};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder,
 };
-use serde::Serialize;
 
 use crate::changes::bump_change_counter;
 use crate::entity::rate_limit_policies;
 use crate::error::{Result, StoreError};
-use crate::vocabulary::{RateLimitDimension, RateLimitScope};
 use crate::{AuditEntry, AuditOutcome, Store};
+use crate::{RateLimitDimension, RateLimitScope};
 
-/// One stored policy.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct RateLimitPolicyRecord {
-    /// Which requests it applies to.
-    pub scope: RateLimitScope,
-    /// What buckets are keyed by.
-    pub dimension: RateLimitDimension,
-    /// Context name or identity id for those scopes; empty for `default`.
-    pub key: String,
-    /// Sustained rate.
-    pub requests_per_minute: u32,
-    /// Requests allowed at once above the sustained rate.
-    pub burst_size: u32,
-    /// Disabled policies are kept but not enforced.
-    pub enabled: bool,
-    /// Last change.
-    pub updated_at: DateTime<Utc>,
-}
+pub use cryptoserve_api::RateLimitPolicyRecord;
 
 impl Store {
     /// All policies, ordered by scope, dimension and key.

@@ -7,34 +7,16 @@ use chrono::{DateTime, DurationRound, TimeDelta, Utc};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, TransactionTrait,
 };
-use serde::Serialize;
 
 use crate::entity::usage_counters;
 use crate::error::{Result, StoreError};
 use crate::Store;
 
+pub use cryptoserve_api::UsageRow;
+
 /// Rows per `INSERT`: 7 bind parameters each keeps us below PostgreSQL's 65 535 and SQLite's
 /// 32 766 parameter limits. Larger batches become several statements in one transaction.
 const ROWS_PER_STATEMENT: usize = 4000;
-
-/// Operations of one kind in one minute.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct UsageRow {
-    /// Start of the minute (sub-minute parts are dropped on insert).
-    pub minute: DateTime<Utc>,
-    /// Calling identity.
-    pub identity_id: String,
-    /// Context used.
-    pub context: String,
-    /// Operation name, e.g. `encrypt`.
-    pub operation: String,
-    /// `success` or an error code.
-    pub outcome: String,
-    /// How many operations.
-    pub count: u64,
-    /// Payload bytes processed.
-    pub bytes: u64,
-}
 
 impl Store {
     /// Appends a batch of counters atomically.

@@ -1,29 +1,12 @@
 //! The error responses routes share, so each handler's `responses(...)` lists only what is
-//! particular to it. Every error body is [`ErrorBody`], rendered by `middleware.rs`.
+//! particular to it. Every error body is `cryptoserve_api::ErrorBody`, rendered by
+//! `middleware.rs`.
 
 use std::collections::BTreeMap;
 
 use utoipa::openapi::header::HeaderBuilder;
 use utoipa::openapi::{ContentBuilder, Ref, RefOr, Response, ResponseBuilder};
-use utoipa::{IntoResponses, PartialSchema, ToSchema};
-
-/// `{"error": {...}}`: the one shape of every failure (mirrors `crate::error::ErrorBody`).
-#[derive(Debug, ToSchema)]
-pub struct ErrorBody {
-    /// The error itself.
-    pub error: ErrorDetail,
-}
-
-/// The fields of an error.
-#[derive(Debug, ToSchema)]
-pub struct ErrorDetail {
-    /// Stable code clients match on, e.g. `invalid_request`, `unknown_context`.
-    pub code: String,
-    /// Human-readable explanation; never contains secrets or request data.
-    pub message: String,
-    /// The request's `X-Request-ID`.
-    pub request_id: Option<String>,
-}
+use utoipa::{IntoResponses, PartialSchema};
 
 /// An error response with `description`.
 pub fn error(description: &str) -> ResponseBuilder {

@@ -127,6 +127,17 @@ pub struct EnableMountBody {
     pub r#type: String,
 }
 
+/// A 400 from encrypt or decrypt: a plain error, or (when any `batch_input` item failed)
+/// the full envelope with `data.batch_results`, as Vault answers.
+#[derive(Debug, ToSchema)]
+#[serde(untagged)]
+pub enum VaultBadRequest {
+    /// `{"errors": [...]}`.
+    Errors(VaultErrors),
+    /// A batch with failed items.
+    Batch(VaultResponse),
+}
+
 fn error(description: &str) -> RefOr<Response> {
     RefOr::T(
         ResponseBuilder::new()
@@ -147,6 +158,40 @@ pub struct VaultFailures;
 
 impl IntoResponses for VaultFailures {
     fn responses() -> BTreeMap<String, RefOr<Response>> {
+        failures()
+    }
+}
+
+/// [`VaultFailures`] for encrypt and decrypt, whose 400 may also be a batch envelope.
+#[derive(Debug)]
+pub struct VaultBatchFailures;
+
+impl IntoResponses for VaultBatchFailures {
+    fn responses() -> BTreeMap<String, RefOr<Response>> {
+        let mut responses = failures();
+        responses.insert(
+            "400".into(),
+            RefOr::T(
+                ResponseBuilder::new()
+                    .description(
+                        "A user error (`{\"errors\":[...]}`), or a batch in which items failed \
+                         (the envelope with `data.batch_results`)",
+                    )
+                    .content(
+                        "application/json",
+                        ContentBuilder::new()
+                            .schema(Some(Ref::from_schema_name("VaultBadRequest")))
+                            .build(),
+                    )
+                    .build(),
+            ),
+        );
+        responses
+    }
+}
+
+fn failures() -> BTreeMap<String, RefOr<Response>> {
+    {
         [
             (400, "A user error: bad base64, missing field, unknown key on decrypt, version policy, decryption failure"),
             (403, "No token, an invalid or revoked one, or a token without the capability (Vault never answers 401)"),

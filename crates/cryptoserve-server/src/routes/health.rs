@@ -8,8 +8,12 @@
 use std::time::{Duration, Instant};
 
 use actix_web::{web, HttpRequest, HttpResponse};
-use serde::Serialize;
-use utoipa::{OpenApi, ToSchema};
+use utoipa::OpenApi;
+
+use cryptoserve_api::{
+    Check, Deep, DeepConfiguration, DeepDatabase, DeepKeyring, DeepMetadata, Live, Ready,
+    ReadyChecks,
+};
 
 use crate::auth::AdminPrincipal;
 use crate::config::Environment;
@@ -30,132 +34,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 #[openapi(paths(live, ready, deep))]
 pub struct HealthApi;
 
-/// One check's result.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct Check {
-    /// `ok`, `degraded` or `failed`.
-    #[schema(value_type = String, example = "ok")]
-    pub status: &'static str,
-    /// How long the check took.
-    pub latency_ms: f64,
-    /// Extra facts.
-    #[schema(value_type = Option<Object>)]
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub detail: Option<serde_json::Value>,
-}
-
 fn ms(since: Instant) -> f64 {
     (since.elapsed().as_secs_f64() * 1000.0 * 100.0).round() / 100.0
-}
-
-/// `/health/live` body.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct Live {
-    /// Always `alive`.
-    #[schema(value_type = String, example = "alive")]
-    pub status: &'static str,
-    /// Which instance answered.
-    pub instance_id: String,
-    /// Server version.
-    #[schema(value_type = String)]
-    pub version: &'static str,
-}
-
-/// `/health/ready` body, with 200 or 503.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct Ready {
-    /// `ready` or `not_ready`.
-    #[schema(value_type = String, example = "ready")]
-    pub status: &'static str,
-    /// Which instance answered.
-    pub instance_id: String,
-    /// True once shutdown has begun.
-    pub draining: bool,
-    /// The individual checks.
-    pub checks: ReadyChecks,
-}
-
-/// The checks behind readiness.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ReadyChecks {
-    /// The database answers.
-    pub database: Check,
-    /// Contexts and revocations are loaded.
-    pub keyring: Check,
-    /// Redis (`degraded` does not fail readiness).
-    pub redis: Check,
-}
-
-/// `/health/deep` body, with 200 or 503.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct Deep {
-    /// `healthy` or `unhealthy`.
-    #[schema(value_type = String, example = "healthy")]
-    pub status: &'static str,
-    /// Which instance answered.
-    pub instance_id: String,
-    /// Server version.
-    #[schema(value_type = String)]
-    pub version: &'static str,
-    /// Seconds since start.
-    pub uptime_secs: u64,
-    /// True once shutdown has begun.
-    pub draining: bool,
-    /// Database backend, check and pool.
-    pub database: DeepDatabase,
-    /// Redis (or local) rate-limiter check.
-    pub redis: Check,
-    /// Encrypt and decrypt of a fixed message under a derived test key.
-    pub crypto_self_test: Check,
-    /// Master keys.
-    pub keyring: DeepKeyring,
-    /// The metadata cache.
-    pub metadata: DeepMetadata,
-    /// Environment and configuration warnings.
-    pub configuration: DeepConfiguration,
-}
-
-/// Database part of `/health/deep`.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct DeepDatabase {
-    /// `postgres` or `sqlite`.
-    #[schema(value_type = String)]
-    pub backend: &'static str,
-    /// Round trip to the database.
-    pub check: Check,
-    /// Connection pool usage.
-    #[schema(value_type = crate::openapi::records::PoolStatus)]
-    pub pool: cryptoserve_store::PoolStatus,
-}
-
-/// Keyring part of `/health/deep` (ids only, never key material).
-#[derive(Debug, Serialize, ToSchema)]
-pub struct DeepKeyring {
-    /// Fingerprint of the master key new key versions derive from.
-    pub active_master_key_id: String,
-    /// Every loaded master key's fingerprint.
-    pub master_key_ids: Vec<String>,
-    /// Derived context keys currently cached.
-    pub cached_derived_keys: usize,
-}
-
-/// Metadata-cache part of `/health/deep`.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct DeepMetadata {
-    /// Contexts cached.
-    pub contexts: usize,
-    /// Whether the last reload from the database succeeded.
-    pub last_refresh_ok: bool,
-}
-
-/// Configuration part of `/health/deep`.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct DeepConfiguration {
-    /// `development` or `production`.
-    pub environment: String,
-    /// Settings an operator should look at.
-    #[schema(value_type = Vec<String>)]
-    pub warnings: Vec<&'static str>,
 }
 
 #[utoipa::path(
@@ -167,9 +47,9 @@ pub struct DeepConfiguration {
 )]
 async fn live(state: web::Data<AppState>) -> HttpResponse {
     HttpResponse::Ok().json(Live {
-        status: "alive",
+        status: "alive".to_owned(),
         instance_id: state.instance_id.clone(),
-        version: env!("CARGO_PKG_VERSION"),
+        version: env!("CARGO_PKG_VERSION").to_owned(),
     })
 }
 
@@ -177,17 +57,17 @@ async fn database_check(state: &AppState) -> Check {
     let started = Instant::now();
     match tokio::time::timeout(CHECK_TIMEOUT, state.store.ping()).await {
         Ok(Ok(_)) => Check {
-            status: "ok",
+            status: "ok".to_owned(),
             latency_ms: ms(started),
             detail: None,
         },
         Ok(Err(error)) => Check {
-            status: "failed",
+            status: "failed".to_owned(),
             latency_ms: ms(started),
             detail: Some(serde_json::json!({ "error": error.to_string() })),
         },
         Err(_) => Check {
-            status: "failed",
+            status: "failed".to_owned(),
             latency_ms: ms(started),
             detail: Some(serde_json::json!({ "error": "timed out" })),
         },
@@ -199,12 +79,12 @@ async fn redis_check(state: &AppState) -> Check {
     let health = tokio::time::timeout(CHECK_TIMEOUT, state.rate_limits.limiter.probe()).await;
     match health {
         Ok(health) => Check {
-            status: if health.degraded { "degraded" } else { "ok" },
+            status: if health.degraded { "degraded" } else { "ok" }.to_owned(),
             latency_ms: ms(started),
             detail: Some(serde_json::to_value(health).unwrap_or_default()),
         },
         Err(_) => Check {
-            status: "degraded",
+            status: "degraded".to_owned(),
             latency_ms: ms(started),
             detail: Some(serde_json::json!({ "error": "timed out" })),
         },
@@ -215,7 +95,7 @@ fn keyring_check(state: &AppState) -> Check {
     let started = Instant::now();
     let loaded = state.metadata.is_loaded();
     Check {
-        status: if loaded { "ok" } else { "failed" },
+        status: if loaded { "ok" } else { "failed" }.to_owned(),
         latency_ms: ms(started),
         detail: Some(serde_json::json!({
             "master_key_id": state.cipher.keyring().active().id().to_string(),
@@ -240,7 +120,7 @@ async fn ready(state: web::Data<AppState>) -> HttpResponse {
     let draining = state.lifecycle.is_draining();
     let is_ready = database.status == "ok" && keyring.status == "ok" && !draining;
     let body = Ready {
-        status: if is_ready { "ready" } else { "not_ready" },
+        status: if is_ready { "ready" } else { "not_ready" }.to_owned(),
         instance_id: state.instance_id.clone(),
         draining,
         checks: ReadyChecks {
@@ -279,12 +159,12 @@ async fn deep(state: web::Data<AppState>, req: HttpRequest) -> ApiResult<HttpRes
     let started = Instant::now();
     let self_test = match state.cipher.self_test() {
         Ok(()) => Check {
-            status: "ok",
+            status: "ok".to_owned(),
             latency_ms: ms(started),
             detail: None,
         },
         Err(_) => Check {
-            status: "failed",
+            status: "failed".to_owned(),
             latency_ms: ms(started),
             detail: None,
         },
@@ -303,13 +183,13 @@ async fn deep(state: web::Data<AppState>, req: HttpRequest) -> ApiResult<HttpRes
     let healthy = database.status == "ok" && self_test.status == "ok";
     let keyring = state.cipher.keyring();
     let body = Deep {
-        status: if healthy { "healthy" } else { "unhealthy" },
+        status: if healthy { "healthy" } else { "unhealthy" }.to_owned(),
         instance_id: state.instance_id.clone(),
-        version: env!("CARGO_PKG_VERSION"),
+        version: env!("CARGO_PKG_VERSION").to_owned(),
         uptime_secs: state.lifecycle.uptime_secs(),
         draining: state.lifecycle.is_draining(),
         database: DeepDatabase {
-            backend: state.store.backend(),
+            backend: state.store.backend().to_owned(),
             check: database,
             pool,
         },
@@ -326,7 +206,7 @@ async fn deep(state: web::Data<AppState>, req: HttpRequest) -> ApiResult<HttpRes
         },
         configuration: DeepConfiguration {
             environment: format!("{:?}", settings.env).to_lowercase(),
-            warnings,
+            warnings: warnings.into_iter().map(str::to_owned).collect(),
         },
     };
     Ok(if healthy {

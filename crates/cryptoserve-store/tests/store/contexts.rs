@@ -290,7 +290,7 @@ async fn attributes_round_trip_and_configuration_keeps_the_version_window_sane(d
         .create_context(new, audit("context.create", "derived"))
         .await
         .unwrap();
-    assert!(created.attributes.derived && created.attributes.convergent);
+    assert!(created.derived && created.convergent);
     assert_eq!(created.min_encryption_version, 0);
     let fetched = db.store.get_context("derived").await.unwrap().unwrap();
     assert_eq!(fetched, created);
@@ -337,9 +337,9 @@ async fn attributes_round_trip_and_configuration_keeps_the_version_window_sane(d
         ),
         (2, 3)
     );
-    assert!(configured.attributes.deletion_allowed);
-    assert_eq!(configured.attributes.auto_rotate_period_secs, 86_400);
-    assert!(configured.attributes.derived, "fixed attributes stay");
+    assert!(configured.deletion_allowed);
+    assert_eq!(configured.auto_rotate_period_secs, 86_400);
+    assert!(configured.derived, "fixed attributes stay");
 
     let impossible = [
         (Some(4), None, None),    // min decryption above latest

@@ -1,11 +1,7 @@
 //! Reading and verifying the admin audit chain.
 
 use actix_web::{web, HttpResponse};
-use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, ToSchema};
-
-use cryptoserve_store::AuditRecord;
+use cryptoserve_api::{AuditPage, AuditQuery};
 
 use crate::auth::AdminPrincipal;
 use crate::error::{ApiError, ApiResult};
@@ -14,27 +10,6 @@ use crate::state::AppState;
 pub(super) fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(super::resource("/audit").route(web::get().to(list)))
         .service(super::resource("/audit/verify").route(web::get().to(verify)));
-}
-
-/// Query parameters.
-#[derive(Debug, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct AuditQuery {
-    /// Only rows at or after this time (RFC 3339).
-    pub since: Option<DateTime<Utc>>,
-    /// Only rows with a larger id (for paging).
-    pub after_id: Option<i64>,
-    /// Page size, 1-1000 (default 100).
-    #[param(minimum = 1, maximum = 1000)]
-    pub limit: Option<u64>,
-}
-
-/// A page of the audit log.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct AuditPage {
-    /// Rows in chain order.
-    #[schema(value_type = Vec<crate::openapi::records::AuditRecord>)]
-    pub entries: Vec<AuditRecord>,
 }
 
 #[utoipa::path(
@@ -75,7 +50,7 @@ pub(super) async fn list(
     tag = "admin",
     operation_id = "verify_audit",
     responses(
-        (status = 200, description = "Whether the chain is intact, and where it breaks", body = crate::openapi::records::AuditVerification),
+        (status = 200, description = "Whether the chain is intact, and where it breaks", body = cryptoserve_api::AuditVerification),
         crate::openapi::AuthErrors,
         crate::openapi::StoreErrors,
     ),

@@ -1,11 +1,9 @@
 //! Context administration.
 
 use actix_web::{web, HttpRequest, HttpResponse};
-use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
-
+use cryptoserve_api::{ConfigureContext, ContextDetail, ContextList, CreateContext, MinVersion};
 use cryptoserve_core::{Algorithm, ContextName};
-use cryptoserve_store::{ContextAttributes, ContextConfig, ContextRecord, KeyVersionRecord};
+use cryptoserve_store::{ContextAttributes, ContextConfig};
 
 use super::{audit_entry, resource};
 use crate::auth::AdminPrincipal;
@@ -32,73 +30,6 @@ pub(super) fn configure(cfg: &mut web::ServiceConfig) {
     );
 }
 
-/// Create body.
-#[derive(Debug, Deserialize, ToSchema)]
-pub struct CreateContext {
-    /// `^[a-zA-Z0-9][a-zA-Z0-9._-]{0,63}$`
-    #[schema(value_type = crate::openapi::ContextName)]
-    pub name: String,
-    /// Free text.
-    pub description: Option<String>,
-    /// `aes-256-gcm` (default) or `chacha20-poly1305`.
-    #[schema(value_type = Option<crate::openapi::records::Algorithm>)]
-    pub algorithm: Option<String>,
-    /// Every operation must supply a per-request derivation context (default false).
-    pub derived: Option<bool>,
-    /// Deterministic encryption; requires `derived` (default false).
-    pub convergent: Option<bool>,
-    /// Whether the context may be deleted (default false).
-    pub deletion_allowed: Option<bool>,
-    /// Rotate automatically after this many seconds (0 = never, else at least 3600).
-    #[schema(minimum = 0)]
-    pub auto_rotate_period_secs: Option<i64>,
-}
-
-/// Configuration body: each field present is changed, each absent one kept.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ConfigureContext {
-    /// Oldest version still decryptable (1..=current).
-    #[schema(minimum = 1)]
-    pub min_decryption_version: Option<i32>,
-    /// Oldest version an encryption may name (0 = no minimum, else min_decryption..=current).
-    #[schema(minimum = 0)]
-    pub min_encryption_version: Option<i32>,
-    /// Whether the context may be deleted.
-    pub deletion_allowed: Option<bool>,
-    /// Rotate automatically after this many seconds (0 = never, else at least 3600).
-    #[schema(minimum = 0)]
-    pub auto_rotate_period_secs: Option<i64>,
-}
-
-/// A context with its key versions.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ContextDetail {
-    /// The context.
-    #[serde(flatten)]
-    #[schema(value_type = crate::openapi::records::ContextRecord)]
-    pub context: ContextRecord,
-    /// Its versions, oldest first.
-    #[schema(value_type = Vec<crate::openapi::records::KeyVersionRecord>)]
-    pub key_versions: Vec<KeyVersionRecord>,
-}
-
-/// List body.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ContextList {
-    /// Every context.
-    #[schema(value_type = Vec<crate::openapi::records::ContextRecord>)]
-    pub contexts: Vec<ContextRecord>,
-}
-
-/// Minimum-version body.
-#[derive(Debug, Deserialize, ToSchema)]
-pub struct MinVersion {
-    /// Oldest version still decryptable.
-    #[schema(example = 1)]
-    pub version: u32,
-}
-
 fn parse_name(name: &str) -> ApiResult<ContextName> {
     ContextName::parse(name).map_err(|e| ApiError::InvalidRequest(e.to_string()))
 }
@@ -110,7 +41,7 @@ fn parse_name(name: &str) -> ApiResult<ContextName> {
     operation_id = "create_context",
     request_body = CreateContext,
     responses(
-        (status = 201, description = "Created, with key version 1", body = crate::openapi::records::ContextRecord),
+        (status = 201, description = "Created, with key version 1", body = cryptoserve_api::ContextRecord),
         (status = 400, description = "`invalid_request` (name, algorithm or description) or `invalid_json`", body = crate::openapi::ErrorBody),
         (status = 409, description = "`conflict`: a context with this name exists", body = crate::openapi::ErrorBody),
         crate::openapi::AuthErrors,
@@ -214,7 +145,7 @@ pub(super) async fn show(
     operation_id = "rotate_context",
     params(("name" = crate::openapi::ContextName, Path, description = "Context name")),
     responses(
-        (status = 200, description = "Rotated: a new current key version", body = crate::openapi::records::ContextRecord),
+        (status = 200, description = "Rotated: a new current key version", body = cryptoserve_api::ContextRecord),
         (status = 400, description = "`invalid_request`: not a valid context name", body = crate::openapi::ErrorBody),
         (status = 404, description = "`unknown_context`", body = crate::openapi::ErrorBody),
         (status = 409, description = "`conflict`: a concurrent change won", body = crate::openapi::ErrorBody),
@@ -243,7 +174,7 @@ pub(super) async fn rotate(
     params(("name" = crate::openapi::ContextName, Path, description = "Context name")),
     request_body = MinVersion,
     responses(
-        (status = 200, description = "Versions below it are retired", body = crate::openapi::records::ContextRecord),
+        (status = 200, description = "Versions below it are retired", body = cryptoserve_api::ContextRecord),
         (status = 400, description = "`invalid_request` (name or version) or `invalid_json`", body = crate::openapi::ErrorBody),
         (status = 404, description = "`unknown_context`", body = crate::openapi::ErrorBody),
         (status = 409, description = "`conflict`: the version is above the current one", body = crate::openapi::ErrorBody),
@@ -289,7 +220,7 @@ pub(super) async fn set_min_decryption_version(
     params(("name" = crate::openapi::ContextName, Path, description = "Context name")),
     request_body = ConfigureContext,
     responses(
-        (status = 200, description = "The context with its new configuration", body = crate::openapi::records::ContextRecord),
+        (status = 200, description = "The context with its new configuration", body = cryptoserve_api::ContextRecord),
         (status = 400, description = "`invalid_request` (name or auto-rotation period) or `invalid_json`", body = crate::openapi::ErrorBody),
         (status = 404, description = "`unknown_context`", body = crate::openapi::ErrorBody),
         (status = 409, description = "`conflict`: the version window is impossible", body = crate::openapi::ErrorBody),

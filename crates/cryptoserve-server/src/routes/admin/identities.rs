@@ -2,10 +2,10 @@
 
 use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::{TimeZone, Utc};
-use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
-
-use cryptoserve_store::{IdentityRecord, Role};
+use cryptoserve_api::{
+    CreateIdentity, CreatedIdentity, IdentityList, RevokeToken, RevokedToken, RevokedTokenIds,
+};
+use cryptoserve_store::Role;
 
 use super::{audit_entry, audit_failure, resource};
 use crate::auth::identities::{create_identity, IdentityRequest};
@@ -25,61 +25,6 @@ pub(super) fn configure(cfg: &mut web::ServiceConfig) {
             .route(web::delete().to(revoke)),
     )
     .service(resource("/tokens/revoke").route(web::post().to(revoke_token)));
-}
-
-/// Create body.
-#[derive(Debug, Deserialize, ToSchema)]
-pub struct CreateIdentity {
-    /// Label.
-    pub name: String,
-    /// `admin` or `service`.
-    #[schema(value_type = crate::openapi::records::Role)]
-    pub role: String,
-    /// Allowed contexts (`["*"]` = all).
-    pub contexts: Option<Vec<String>>,
-    /// Lifetime in days (default 90).
-    pub expires_in_days: Option<u32>,
-}
-
-/// Create answer: the identity and its token (shown once; store it safely).
-#[derive(Debug, Serialize, ToSchema)]
-pub struct CreatedIdentity {
-    /// The identity.
-    #[schema(value_type = crate::openapi::records::IdentityRecord)]
-    pub identity: IdentityRecord,
-    /// Its bearer token.
-    pub token: String,
-}
-
-/// List body.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct IdentityList {
-    /// Every identity.
-    #[schema(value_type = Vec<crate::openapi::records::IdentityRecord>)]
-    pub identities: Vec<IdentityRecord>,
-}
-
-/// Token revocation body.
-#[derive(Debug, Deserialize, ToSchema)]
-pub struct RevokeToken {
-    /// The token to revoke (its signature must verify).
-    pub token: String,
-}
-
-/// Token revocation answer.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct RevokedToken {
-    /// What was revoked.
-    pub revoked: RevokedTokenIds,
-}
-
-/// The revoked token's ids.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct RevokedTokenIds {
-    /// The token's id.
-    pub jti: String,
-    /// The identity it belongs to (which stays valid).
-    pub identity_id: String,
 }
 
 #[utoipa::path(
@@ -157,7 +102,7 @@ pub(super) async fn list(
     operation_id = "show_identity",
     params(("id" = String, Path, description = "Identity id (UUID)")),
     responses(
-        (status = 200, description = "The identity", body = crate::openapi::records::IdentityRecord),
+        (status = 200, description = "The identity", body = cryptoserve_api::IdentityRecord),
         (status = 404, description = "`not_found`", body = crate::openapi::ErrorBody),
         crate::openapi::AuthErrors,
         crate::openapi::StoreErrors,
@@ -183,7 +128,7 @@ pub(super) async fn show(
     operation_id = "revoke_identity",
     params(("id" = String, Path, description = "Identity id (UUID)")),
     responses(
-        (status = 200, description = "Revoked, permanently, with every token it holds", body = crate::openapi::records::IdentityRecord),
+        (status = 200, description = "Revoked, permanently, with every token it holds", body = cryptoserve_api::IdentityRecord),
         (status = 404, description = "`not_found`", body = crate::openapi::ErrorBody),
         (status = 409, description = "`conflict`: an identity cannot revoke itself", body = crate::openapi::ErrorBody),
         crate::openapi::AuthErrors,

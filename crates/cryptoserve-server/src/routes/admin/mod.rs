@@ -5,7 +5,9 @@
 //! - `contexts.rs`: create, list, show, rotate, configure, delete (through `crate::contexts`).
 //! - `identities.rs`: create (returns the token), list, revoke; token revocation.
 //! - `rate_limits.rs`: defaults and overrides, bucket resets.
-//! - `audit.rs`: paging through and verifying the audit chain.
+//! - `audit.rs`: paging through and verifying the audit chain; `usage.rs`: usage counters.
+//!
+//! Request and response bodies are `cryptoserve-api` types, shared with the client.
 
 mod audit;
 mod contexts;
@@ -28,8 +30,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     );
 }
 
-/// The admin routes' part of the API description (`GET /usage` is described in
-/// `crate::openapi::usage`).
+/// The admin routes' part of the API description.
 #[derive(Debug, OpenApi)]
 #[openapi(
     paths(
@@ -52,12 +53,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         rate_limits::delete_override,
         rate_limits::reset,
         audit::list,
-        audit::verify
+        audit::verify,
+        usage::usage
     ),
-    components(schemas(
-        rate_limits::OverrideScope,
-        crate::openapi::records::RateLimitDimension
-    ))
+    components(schemas(cryptoserve_api::OverrideScope, cryptoserve_api::RateLimitDimension))
 )]
 pub struct AdminApi;
 

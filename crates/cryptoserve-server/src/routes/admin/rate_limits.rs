@@ -5,9 +5,9 @@
 use actix_web::{web, HttpRequest, HttpResponse};
 use std::collections::BTreeMap;
 
-use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
-
+use cryptoserve_api::{
+    OverrideScope, PolicyBody, PolicyInForce, PolicyList, MAX_BURST_SIZE, MAX_REQUESTS_PER_MINUTE,
+};
 use cryptoserve_ratelimit::{Dimension, Policy};
 use cryptoserve_store::{RateLimitDimension, RateLimitScope};
 
@@ -17,11 +17,6 @@ use crate::error::{ApiError, ApiResult};
 use crate::rate_limit::parse_dimension;
 use crate::state::AppState;
 use crate::sync;
-
-/// Largest sustained rate an override may set.
-pub const MAX_REQUESTS_PER_MINUTE: u32 = 10_000_000;
-/// Largest burst an override may set.
-pub const MAX_BURST_SIZE: u32 = 1_000_000;
 
 pub(super) fn configure(cfg: &mut web::ServiceConfig) {
     // `defaults/{dimension}` before `{scope}/{key}`, which would match it too.
@@ -36,85 +31,26 @@ pub(super) fn configure(cfg: &mut web::ServiceConfig) {
         .service(resource("/rate-limits/reset/{dimension}/{key}").route(web::post().to(reset)));
 }
 
-/// A policy as the API takes and shows it.
-#[derive(Debug, Clone, Copy, Deserialize, Serialize, ToSchema)]
-pub struct PolicyBody {
-    /// Sustained rate.
-    // utoipa takes only literals here: keep in step with MAX_REQUESTS_PER_MINUTE.
-    #[schema(minimum = 1, maximum = 10_000_000)]
-    pub requests_per_minute: u32,
-    /// Requests allowed at once above the sustained rate.
-    // Keep in step with MAX_BURST_SIZE.
-    #[schema(minimum = 1, maximum = 1_000_000)]
-    pub burst_size: u32,
-    /// Whether the policy is enforced (default true).
-    #[serde(default = "enabled_default")]
-    pub enabled: bool,
-}
-
-/// Every policy in force: `GET /rate-limits`.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct PolicyList {
-    /// Per dimension (`ip`, `identity`, `context`).
-    pub defaults: BTreeMap<&'static str, PolicyBody>,
-    /// Overrides by context name.
-    pub contexts: BTreeMap<String, PolicyBody>,
-    /// Overrides by identity id.
-    pub identities: BTreeMap<String, PolicyBody>,
-}
-
-/// The policy in force for one context or identity.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct PolicyInForce {
-    /// The context name or identity id asked about.
-    pub key: String,
-    /// Whether an override applies (else the dimension's default).
-    #[serde(rename = "override")]
-    #[schema(rename = "override")]
-    pub is_override: bool,
-    /// The policy.
-    pub policy: PolicyBody,
-}
-
-/// The `{scope}` of override paths.
-#[allow(dead_code)] // Only described: `parse_scope` reads the path text.
-#[derive(Debug, ToSchema)]
-#[schema(rename_all = "snake_case")]
-pub enum OverrideScope {
-    /// `context/{name}`.
-    Context,
-    /// `identity/{id}`.
-    Identity,
-}
-
-fn enabled_default() -> bool {
-    true
-}
-
-impl From<Policy> for PolicyBody {
-    fn from(p: Policy) -> Self {
-        Self {
-            requests_per_minute: p.requests_per_minute,
-            burst_size: p.burst_size,
-            enabled: p.enabled,
-        }
+fn policy_body(policy: Policy) -> PolicyBody {
+    PolicyBody {
+        requests_per_minute: policy.requests_per_minute,
+        burst_size: policy.burst_size,
+        enabled: policy.enabled,
     }
 }
 
-impl PolicyBody {
-    fn validate(self) -> ApiResult<Self> {
-        if !(1..=MAX_REQUESTS_PER_MINUTE).contains(&self.requests_per_minute) {
-            return Err(ApiError::InvalidRequest(format!(
-                "`requests_per_minute` must be between 1 and {MAX_REQUESTS_PER_MINUTE}"
-            )));
-        }
-        if !(1..=MAX_BURST_SIZE).contains(&self.burst_size) {
-            return Err(ApiError::InvalidRequest(format!(
-                "`burst_size` must be between 1 and {MAX_BURST_SIZE}"
-            )));
-        }
-        Ok(self)
+fn validate(policy: PolicyBody) -> ApiResult<PolicyBody> {
+    if !(1..=MAX_REQUESTS_PER_MINUTE).contains(&policy.requests_per_minute) {
+        return Err(ApiError::InvalidRequest(format!(
+            "`requests_per_minute` must be between 1 and {MAX_REQUESTS_PER_MINUTE}"
+        )));
     }
+    if !(1..=MAX_BURST_SIZE).contains(&policy.burst_size) {
+        return Err(ApiError::InvalidRequest(format!(
+            "`burst_size` must be between 1 and {MAX_BURST_SIZE}"
+        )));
+    }
+    Ok(policy)
 }
 
 /// Which override a path names: `context/{name}` or `identity/{id}`.
@@ -170,13 +106,13 @@ pub(super) async fn list(
     let set = state.rate_limits.policies();
     let map = |m: &std::collections::HashMap<String, Policy>| {
         m.iter()
-            .map(|(k, p)| (k.clone(), PolicyBody::from(*p)))
+            .map(|(k, p)| (k.clone(), policy_body(*p)))
             .collect::<BTreeMap<_, _>>()
     };
     let defaults = set
         .defaults
         .iter()
-        .map(|(d, p)| (d.as_str(), PolicyBody::from(*p)))
+        .map(|(d, p)| (d.as_str().to_owned(), policy_body(*p)))
         .collect();
     Ok(HttpResponse::Ok().json(PolicyList {
         defaults,
@@ -221,7 +157,7 @@ pub(super) async fn show(
     Ok(HttpResponse::Ok().json(PolicyInForce {
         key,
         is_override,
-        policy: PolicyBody::from(policy),
+        policy: policy_body(policy),
     }))
 }
 
@@ -234,7 +170,7 @@ pub(super) async fn show(
         ("key" = String, Path, description = "Context name or identity id")),
     request_body = PolicyBody,
     responses(
-        (status = 200, description = "Stored and applied on every instance", body = crate::openapi::records::RateLimitPolicyRecord),
+        (status = 200, description = "Stored and applied on every instance", body = cryptoserve_api::RateLimitPolicyRecord),
         (status = 400, description = "`invalid_request` (key or limits out of range) or `invalid_json`", body = crate::openapi::ErrorBody),
         (status = 404, description = "`not_found`: unknown scope", body = crate::openapi::ErrorBody),
         crate::openapi::AuthErrors,
@@ -253,7 +189,7 @@ pub(super) async fn put_override(
     let (scope_text, key) = path.into_inner();
     let (scope, dimension) = parse_scope(&scope_text)?;
     check_key(&key)?;
-    let policy = body.into_inner().validate()?;
+    let policy = validate(body.into_inner())?;
     let action = format!("rate_limit.{scope_text}.put");
     upsert(
         &state, &req, &admin, &action, scope, dimension, &key, policy,
@@ -266,10 +202,10 @@ pub(super) async fn put_override(
     path = "/api/admin/rate-limits/defaults/{dimension}",
     tag = "admin",
     operation_id = "put_rate_limit_default",
-    params(("dimension" = crate::openapi::records::RateLimitDimension, Path, description = "Which default")),
+    params(("dimension" = cryptoserve_api::RateLimitDimension, Path, description = "Which default")),
     request_body = PolicyBody,
     responses(
-        (status = 200, description = "Stored and applied on every instance", body = crate::openapi::records::RateLimitPolicyRecord),
+        (status = 200, description = "Stored and applied on every instance", body = cryptoserve_api::RateLimitPolicyRecord),
         (status = 400, description = "`invalid_request` (limits out of range) or `invalid_json`", body = crate::openapi::ErrorBody),
         (status = 404, description = "`not_found`: unknown dimension", body = crate::openapi::ErrorBody),
         crate::openapi::AuthErrors,
@@ -286,7 +222,7 @@ pub(super) async fn put_default(
     body: web::Json<PolicyBody>,
 ) -> ApiResult<HttpResponse> {
     let dimension = parse_dim(&path)?;
-    let policy = body.into_inner().validate()?;
+    let policy = validate(body.into_inner())?;
     let action = format!("rate_limit.default.{}.put", dimension.as_str());
     upsert(
         &state,
@@ -388,7 +324,7 @@ pub(super) async fn delete_override(
     tag = "admin",
     operation_id = "reset_rate_limit_bucket",
     params(
-        ("dimension" = crate::openapi::records::RateLimitDimension, Path, description = "Which default"),
+        ("dimension" = cryptoserve_api::RateLimitDimension, Path, description = "Which default"),
         ("key" = String, Path, description = "IP address, identity id or context name")
     ),
     responses(

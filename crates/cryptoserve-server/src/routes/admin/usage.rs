@@ -1,8 +1,8 @@
 //! `GET /api/admin/usage`: crypto usage counters, per minute.
 
 use actix_web::{web, HttpResponse};
-use chrono::{DateTime, Utc};
-use serde::Deserialize;
+
+use cryptoserve_api::{UsageQuery, UsageReport};
 
 use crate::auth::AdminPrincipal;
 use crate::error::ApiResult;
@@ -12,23 +12,26 @@ pub(super) fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(super::resource("/usage").route(web::get().to(usage)));
 }
 
-/// Filters.
-#[derive(Debug, Deserialize)]
-pub struct UsageQuery {
-    /// Only this context.
-    pub context: Option<String>,
-    /// Only this identity id.
-    pub identity: Option<String>,
-    /// Only minutes at or after this time (RFC 3339).
-    pub since: Option<DateTime<Utc>>,
-}
-
-async fn usage(
+#[utoipa::path(
+    get,
+    path = "/api/admin/usage",
+    tag = "admin",
+    operation_id = "list_usage",
+    params(UsageQuery),
+    responses(
+        (status = 200, description = "Per-minute crypto usage counters with byte totals", body = UsageReport),
+        (status = 400, description = "`invalid_request`: bad `since`", body = crate::openapi::ErrorBody),
+        crate::openapi::AuthErrors,
+        crate::openapi::StoreErrors,
+    ),
+    security(("bearer" = []))
+)]
+pub(super) async fn usage(
     state: web::Data<AppState>,
     _admin: AdminPrincipal,
     query: web::Query<UsageQuery>,
 ) -> ApiResult<HttpResponse> {
-    let rows = state
+    let usage = state
         .store
         .query_usage(
             query.context.as_deref(),
@@ -36,5 +39,5 @@ async fn usage(
             query.since,
         )
         .await?;
-    Ok(HttpResponse::Ok().json(serde_json::json!({ "usage": rows })))
+    Ok(HttpResponse::Ok().json(UsageReport { usage }))
 }

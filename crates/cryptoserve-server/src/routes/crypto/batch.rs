@@ -2,104 +2,22 @@
 //! per-item errors that do not fail the batch. A batch costs its item count in rate limits.
 
 use actix_web::{web, HttpRequest, HttpResponse};
-use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
+use cryptoserve_api::{
+    BatchRequest, BatchResponse, DecryptItem, EncryptItem, ItemError, ItemResult,
+};
 
 use super::{decode_base64, decode_optional, encode_base64, CryptoCall};
 use crate::auth::Principal;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 
-/// One item to encrypt.
-#[derive(Debug, Deserialize, ToSchema)]
-pub struct EncryptItem {
-    /// Caller's id for the item (default: its index).
-    pub id: Option<String>,
-    /// Base64 plaintext.
-    #[schema(format = Byte, example = "aGVsbG8=")]
-    pub plaintext: String,
-    /// Optional base64 associated data.
-    #[schema(format = Byte)]
-    pub associated_data: Option<String>,
-}
-
-/// One item to decrypt.
-#[derive(Debug, Deserialize, ToSchema)]
-pub struct DecryptItem {
-    /// Caller's id for the item (default: its index).
-    pub id: Option<String>,
-    /// `cs1:v...` ciphertext.
-    pub ciphertext: String,
-    /// Optional base64 associated data.
-    #[schema(format = Byte)]
-    pub associated_data: Option<String>,
-}
-
-/// Request body.
-#[derive(Debug, Deserialize, ToSchema)]
-pub struct BatchRequest<T> {
-    /// Context for every item.
-    #[schema(value_type = crate::openapi::ContextName)]
-    pub context: String,
-    /// The items.
-    pub items: Vec<T>,
-}
-
-/// One result: either the output field or an error.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ItemResult {
-    /// The item's id.
-    pub id: String,
-    /// For encrypt.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub ciphertext: Option<String>,
-    /// For encrypt.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub key_version: Option<u32>,
-    /// For decrypt.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(format = Byte)]
-    pub plaintext: Option<String>,
-    /// Why this item failed.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub error: Option<ItemError>,
-}
-
-/// Per-item error.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ItemError {
-    /// Stable code, as in top-level errors.
-    pub code: &'static str,
-    /// Explanation.
-    pub message: String,
-}
-
-/// Response body.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct BatchResponse {
-    /// One result per item, in order.
-    pub results: Vec<ItemResult>,
-}
-
-impl ItemResult {
-    fn new(id: String) -> Self {
-        Self {
-            id,
-            ciphertext: None,
-            key_version: None,
-            plaintext: None,
-            error: None,
-        }
-    }
-
-    fn failed(id: String, error: ApiError) -> Self {
-        Self {
-            error: Some(ItemError {
-                code: error.code(),
-                message: error.to_string(),
-            }),
-            ..Self::new(id)
-        }
+fn failed(id: String, error: ApiError) -> ItemResult {
+    ItemResult {
+        error: Some(ItemError {
+            code: error.code().to_owned(),
+            message: error.to_string(),
+        }),
+        ..ItemResult::new(id)
     }
 }
 
@@ -158,7 +76,7 @@ pub async fn encrypt(
                     ..ItemResult::new(id)
                 }
             }
-            Err(error) => ItemResult::failed(id, error),
+            Err(error) => failed(id, error),
         });
     }
     Ok(call.respond(&BatchResponse { results }))
@@ -215,7 +133,7 @@ pub async fn decrypt(
                 plaintext: Some(encode_base64(&plaintext)),
                 ..ItemResult::new(id)
             },
-            Err(error) => ItemResult::failed(id, error),
+            Err(error) => failed(id, error),
         });
     }
     Ok(call.respond(&BatchResponse { results }))

@@ -65,7 +65,7 @@ impl JsonObject {
 
 /// Printable ASCII other than `"` and `\`: what JSON takes inside quotes unchanged. (JSON
 /// would also take non-ASCII unescaped; those strings simply take the `serde_json` path.)
-fn needs_no_escape(text: &str) -> bool {
+pub(crate) fn needs_no_escape(text: &str) -> bool {
     // No early exit: a branch-free fold over the bytes compiles to vector code, where a
     // short-circuiting `all` checks one byte at a time.
     !text.bytes().fold(false, |bad, b| {

@@ -1,8 +1,7 @@
 //! `POST /api/v1/crypto/datakey`: a fresh data key, wrapped under the context key.
 
 use actix_web::{web, HttpRequest, HttpResponse};
-use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
+use cryptoserve_api::{DataKeyRequest, DataKeyResponse};
 
 use cryptoserve_core::DataKeySize;
 
@@ -10,35 +9,6 @@ use super::{encode_base64, CryptoCall};
 use crate::auth::Principal;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
-
-/// Request body.
-#[derive(Debug, Deserialize, ToSchema)]
-pub struct DataKeyRequest {
-    /// Context name.
-    #[schema(value_type = crate::openapi::ContextName)]
-    pub context: String,
-    /// 128, 256 or 512 (default 256).
-    #[schema(example = 256)]
-    pub bits: Option<u32>,
-    /// Whether to return the plaintext key too (default true). Without it, the caller stores
-    /// the wrapped key and unwraps it later with decrypt.
-    pub include_plaintext: Option<bool>,
-}
-
-/// Response body.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct DataKeyResponse {
-    /// The key sealed under the context key (`cs1:v...`); decrypt it to get the key.
-    pub wrapped_key: String,
-    /// Base64 key bytes, when asked for.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(format = Byte)]
-    pub plaintext_key: Option<String>,
-    /// Context key version used.
-    pub key_version: u32,
-    /// Key size in bits.
-    pub bits: u32,
-}
 
 /// Handler.
 #[utoipa::path(

@@ -1,35 +1,13 @@
 //! `POST /api/v1/crypto/decrypt`
 
 use actix_web::{web, HttpRequest, HttpResponse};
-use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
+use cryptoserve_api::{DecryptRequest, DecryptResponse};
 
 use super::body::JsonObject;
 use super::{decode_optional, encode_base64, CryptoCall};
 use crate::auth::Principal;
 use crate::error::ApiResult;
 use crate::state::AppState;
-
-/// Request body.
-#[derive(Debug, Deserialize, ToSchema)]
-pub struct DecryptRequest {
-    /// Context name.
-    #[schema(value_type = crate::openapi::ContextName)]
-    pub context: String,
-    /// `cs1:v<version>:...` as returned by encrypt.
-    pub ciphertext: String,
-    /// The base64 associated data given at encryption, if any.
-    #[schema(format = Byte)]
-    pub associated_data: Option<String>,
-}
-
-/// Response body.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct DecryptResponse {
-    /// Base64 plaintext.
-    #[schema(format = Byte)]
-    pub plaintext: String,
-}
 
 /// Handler.
 #[utoipa::path(

@@ -1,40 +1,13 @@
 //! `POST /api/v1/crypto/encrypt`
 
 use actix_web::{web, HttpRequest, HttpResponse};
-use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
+use cryptoserve_api::{EncryptRequest, EncryptResponse};
 
 use super::body::JsonObject;
 use super::{decode_base64, decode_optional, CryptoCall};
 use crate::auth::Principal;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
-
-/// Request body.
-#[derive(Debug, Deserialize, ToSchema)]
-pub struct EncryptRequest {
-    /// Context name.
-    #[schema(value_type = crate::openapi::ContextName)]
-    pub context: String,
-    /// Base64 plaintext.
-    #[schema(format = Byte, example = "aGVsbG8=")]
-    pub plaintext: String,
-    /// Optional base64 associated data, required again to decrypt.
-    #[schema(format = Byte)]
-    pub associated_data: Option<String>,
-}
-
-/// Response body.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct EncryptResponse {
-    /// `cs1:v<version>:...`
-    pub ciphertext: String,
-    /// Context key version used.
-    pub key_version: u32,
-    /// Algorithm used.
-    #[schema(value_type = crate::openapi::records::Algorithm)]
-    pub algorithm: &'static str,
-}
 
 /// Handler.
 #[utoipa::path(

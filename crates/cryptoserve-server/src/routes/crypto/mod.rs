@@ -6,7 +6,7 @@
 //! [`CryptoCall::respond`], which adds the rate-limit headers.
 
 mod batch;
-mod body;
+pub(crate) mod body;
 mod datakey;
 mod decrypt;
 mod encrypt;

@@ -2,35 +2,12 @@
 //! ever leaving the server.
 
 use actix_web::{web, HttpRequest, HttpResponse};
-use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
+use cryptoserve_api::{RewrapRequest, RewrapResponse};
 
 use super::{decode_optional, CryptoCall};
 use crate::auth::Principal;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
-
-/// Request body.
-#[derive(Debug, Deserialize, ToSchema)]
-pub struct RewrapRequest {
-    /// Context name.
-    #[schema(value_type = crate::openapi::ContextName)]
-    pub context: String,
-    /// Ciphertext under any still-accepted version.
-    pub ciphertext: String,
-    /// The base64 associated data given at encryption, if any (kept for the new ciphertext).
-    #[schema(format = Byte)]
-    pub associated_data: Option<String>,
-}
-
-/// Response body.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct RewrapResponse {
-    /// Ciphertext under the current version and active master key.
-    pub ciphertext: String,
-    /// The version it is now under.
-    pub key_version: u32,
-}
 
 /// Handler.
 #[utoipa::path(

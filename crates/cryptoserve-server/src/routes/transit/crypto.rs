@@ -66,7 +66,7 @@ type ItemResult = Result<(Map<String, Value>, usize), Refusal>;
     responses(
         (status = 200, description = "The envelope; `data` is the result", body = crate::openapi::transit::VaultResponse),
         (status = "2XX", description = "A batch where some items failed, with `partial_failure_response_code`", body = crate::openapi::transit::VaultResponse),
-        crate::openapi::transit::VaultFailures,
+        crate::openapi::transit::VaultBatchFailures,
     ),
     security(("vault_token" = []), ("bearer" = []))
 )]
@@ -100,7 +100,7 @@ async fn encrypt_reply(
     responses(
         (status = 200, description = "The envelope; `data` is the result", body = crate::openapi::transit::VaultResponse),
         (status = "2XX", description = "A batch where some items failed, with `partial_failure_response_code`", body = crate::openapi::transit::VaultResponse),
-        crate::openapi::transit::VaultFailures,
+        crate::openapi::transit::VaultBatchFailures,
     ),
     security(("vault_token" = []), ("bearer" = []))
 )]

@@ -93,7 +93,7 @@ pub async fn key_info(state: &AppState, record: &ContextRecord) -> Result<Value,
         .as_str()
         .parse::<Algorithm>()
         .unwrap_or_default();
-    let attributes = &record.attributes;
+    let attributes = record.attributes();
     let mut info = json!({
         "allow_plaintext_backup": false,
         "auto_rotate_period": attributes.auto_rotate_period_secs,

@@ -60,6 +60,7 @@ pub use reply::PERMISSION_DENIED;
     components(schemas(
         crate::openapi::transit::VaultResponse,
         crate::openapi::transit::VaultErrors,
+        crate::openapi::transit::VaultBadRequest,
         crate::openapi::transit::CryptoItem
     ))
 )]
@@ -90,27 +91,28 @@ pub fn configure(cfg: &mut web::ServiceConfig, mount: &str) {
     cfg.service(
         web::scope("/v1")
             .service(
-                resource("/sys/health")
-                    .route(web::get().to(sys::health))
-                    .route(web::head().to(sys::health)),
-            )
-            .service(resource("/sys/seal-status").route(web::get().to(sys::seal_status)))
-            .service(resource("/sys/leader").route(web::get().to(sys::leader)))
-            .service(resource("/sys/mounts").route(web::get().to(sys::mounts)))
-            .service(
-                resource("/sys/mounts/{path:.+}")
-                    .route(web::get().to(sys::mount))
-                    .route(web::post().to(sys::enable))
-                    .route(web::put().to(sys::enable))
-                    .route(web::delete().to(sys::disable)),
-            )
-            .service(
-                resource("/auth/token/lookup-self")
-                    .route(web::get().to(sys::lookup_self))
-                    .route(web::post().to(sys::lookup_self)),
-            )
-            .service(
                 web::scope(&m)
+                    // The hot routes first: actix tries resources in order.
+                    .service(
+                        resource("/encrypt/{name}")
+                            .route(web::post().to(crypto::encrypt))
+                            .route(web::put().to(crypto::encrypt)),
+                    )
+                    .service(
+                        resource("/decrypt/{name}")
+                            .route(web::post().to(crypto::decrypt))
+                            .route(web::put().to(crypto::decrypt)),
+                    )
+                    .service(
+                        resource("/rewrap/{name}")
+                            .route(web::post().to(crypto::rewrap))
+                            .route(web::put().to(crypto::rewrap)),
+                    )
+                    .service(
+                        resource("/datakey/{kind}/{name}")
+                            .route(web::post().to(crypto::datakey))
+                            .route(web::put().to(crypto::datakey)),
+                    )
                     .service(
                         resource("/keys")
                             .route(web::route().method(list_method()).to(keys::list))
@@ -137,28 +139,28 @@ pub fn configure(cfg: &mut web::ServiceConfig, mount: &str) {
                             .route(web::post().to(keys::config))
                             .route(web::put().to(keys::config)),
                     )
-                    .service(
-                        resource("/encrypt/{name}")
-                            .route(web::post().to(crypto::encrypt))
-                            .route(web::put().to(crypto::encrypt)),
-                    )
-                    .service(
-                        resource("/decrypt/{name}")
-                            .route(web::post().to(crypto::decrypt))
-                            .route(web::put().to(crypto::decrypt)),
-                    )
-                    .service(
-                        resource("/rewrap/{name}")
-                            .route(web::post().to(crypto::rewrap))
-                            .route(web::put().to(crypto::rewrap)),
-                    )
-                    .service(
-                        resource("/datakey/{kind}/{name}")
-                            .route(web::post().to(crypto::datakey))
-                            .route(web::put().to(crypto::datakey)),
-                    )
                     .service(resource("/export/{rest:.+}").route(web::get().to(keys::export)))
                     .default_service(web::to(|| async { reply::unsupported_path() })),
+            )
+            .service(
+                resource("/sys/health")
+                    .route(web::get().to(sys::health))
+                    .route(web::head().to(sys::health)),
+            )
+            .service(resource("/sys/seal-status").route(web::get().to(sys::seal_status)))
+            .service(resource("/sys/leader").route(web::get().to(sys::leader)))
+            .service(resource("/sys/mounts").route(web::get().to(sys::mounts)))
+            .service(
+                resource("/sys/mounts/{path:.+}")
+                    .route(web::get().to(sys::mount))
+                    .route(web::post().to(sys::enable))
+                    .route(web::put().to(sys::enable))
+                    .route(web::delete().to(sys::disable)),
+            )
+            .service(
+                resource("/auth/token/lookup-self")
+                    .route(web::get().to(sys::lookup_self))
+                    .route(web::post().to(sys::lookup_self)),
             )
             .default_service(web::to(no_handler)),
     );

@@ -10,27 +10,14 @@
 use actix_web::http::header::{CACHE_CONTROL, CONTENT_TYPE};
 use actix_web::http::StatusCode;
 use actix_web::{HttpMessage, HttpRequest, HttpResponse, HttpResponseBuilder};
-use serde::Serialize;
 use serde_json::Value;
 
 use crate::error::ApiError;
 use crate::middleware::RequestId;
+use crate::routes::crypto::body::needs_no_escape;
 
 /// The text Vault answers when a token lacks a capability.
 pub const PERMISSION_DENIED: &str = "1 error occurred:\n\t* permission denied\n\n";
-
-/// The success envelope, fields in Vault's order.
-#[derive(Debug, Serialize)]
-struct Envelope<'a> {
-    request_id: String,
-    lease_id: &'static str,
-    renewable: bool,
-    lease_duration: u64,
-    data: &'a Value,
-    wrap_info: Option<()>,
-    warnings: Option<&'a [String]>,
-    auth: Option<()>,
-}
 
 /// A handler's answer: either a response to send or a Vault-shaped error.
 pub type Reply = Result<HttpResponse, HttpResponse>;
@@ -44,31 +31,39 @@ pub fn flatten(reply: Reply) -> HttpResponse {
 /// (ours are 16 hex digits, a dash and a hex counter), so logs and responses still correlate;
 /// anything else gets a fresh UUID.
 pub fn request_id(req: &HttpRequest) -> String {
-    let id = req.extensions().get::<RequestId>().map(|id| id.0.clone());
-    let Some(id) = id else {
+    let extensions = req.extensions();
+    let Some(id) = extensions.get::<RequestId>().map(|id| id.0.as_str()) else {
         return uuid::Uuid::new_v4().to_string();
     };
-    if uuid::Uuid::parse_str(&id).is_ok() {
-        return id;
+    if id.len() == 36 && uuid::Uuid::parse_str(id).is_ok() {
+        return id.to_owned();
     }
-    let digits: String = match id.split_once('-') {
-        Some((prefix, counter))
-            if prefix.len() == 16
-                && counter.len() <= 16
-                && id.bytes().all(|b| b.is_ascii_hexdigit() || b == b'-') =>
-        {
-            format!("{prefix}{counter:0>16}")
-        }
-        _ => return uuid::Uuid::new_v4().to_string(),
+    let shape_ok = |prefix: &str, counter: &str| {
+        prefix.len() == 16
+            && (1..=16).contains(&counter.len())
+            && prefix
+                .bytes()
+                .chain(counter.bytes())
+                .all(|b| b.is_ascii_hexdigit())
     };
-    format!(
-        "{}-{}-{}-{}-{}",
-        &digits[0..8],
-        &digits[8..12],
-        &digits[12..16],
-        &digits[16..20],
-        &digits[20..32]
-    )
+    let Some((prefix, counter)) = id.split_once('-').filter(|(p, c)| shape_ok(p, c)) else {
+        return uuid::Uuid::new_v4().to_string();
+    };
+    let mut digits = [b'0'; 32];
+    digits[..16].copy_from_slice(prefix.as_bytes());
+    digits[32 - counter.len()..].copy_from_slice(counter.as_bytes());
+    let mut out = String::with_capacity(36);
+    for (i, range) in [0..8, 8..12, 12..16, 16..20, 20..32]
+        .into_iter()
+        .enumerate()
+    {
+        if i > 0 {
+            out.push('-');
+        }
+        // Every byte is an ASCII hex digit (checked above).
+        out.extend(digits[range].iter().map(|&b| char::from(b)));
+    }
+    out
 }
 
 /// A builder with the headers every Vault response carries.
@@ -81,27 +76,82 @@ pub fn builder(status: StatusCode) -> HttpResponseBuilder {
 }
 
 /// Fills an already started builder (e.g. one carrying rate-limit headers) with the envelope.
+/// The JSON is written directly: ciphertext and base64 never need escaping, so the per-byte
+/// escape scan is skipped where a string needs none (as on the native hot path).
 pub fn envelope_into(
     mut builder: HttpResponseBuilder,
     req: &HttpRequest,
     data: &Value,
     warnings: &[String],
 ) -> HttpResponse {
-    let envelope = Envelope {
-        request_id: request_id(req),
-        lease_id: "",
-        renewable: false,
-        lease_duration: 0,
-        data,
-        wrap_info: None,
-        warnings: (!warnings.is_empty()).then_some(warnings),
-        auth: None,
-    };
-    let body = serde_json::to_vec(&envelope).unwrap_or_default();
+    let mut body = Vec::with_capacity(256 + data.as_object().map_or(0, |fields| fields.len() * 64));
+    body.extend_from_slice(b"{\"request_id\":");
+    write_string(&mut body, &request_id(req));
+    body.extend_from_slice(
+        b",\"lease_id\":\"\",\"renewable\":false,\"lease_duration\":0,\"data\":",
+    );
+    write_value(&mut body, data);
+    body.extend_from_slice(b",\"wrap_info\":null,\"warnings\":");
+    if warnings.is_empty() {
+        body.extend_from_slice(b"null");
+    } else {
+        body.push(b'[');
+        for (i, warning) in warnings.iter().enumerate() {
+            if i > 0 {
+                body.push(b',');
+            }
+            write_string(&mut body, warning);
+        }
+        body.push(b']');
+    }
+    body.extend_from_slice(b",\"auth\":null}");
     builder
         .insert_header((CONTENT_TYPE, "application/json"))
         .insert_header((CACHE_CONTROL, "no-store"))
         .body(body)
+}
+
+fn write_string(out: &mut Vec<u8>, text: &str) {
+    if needs_no_escape(text) {
+        out.push(b'"');
+        out.extend_from_slice(text.as_bytes());
+        out.push(b'"');
+    } else {
+        // Writing a string into a Vec cannot fail.
+        let _ = serde_json::to_writer(&mut *out, text);
+    }
+}
+
+/// Writes `value` as serde_json would, with [`write_string`] for strings and keys.
+fn write_value(out: &mut Vec<u8>, value: &Value) {
+    match value {
+        Value::String(text) => write_string(out, text),
+        Value::Object(fields) => {
+            out.push(b'{');
+            for (i, (key, field)) in fields.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                write_string(out, key);
+                out.push(b':');
+                write_value(out, field);
+            }
+            out.push(b'}');
+        }
+        Value::Array(items) => {
+            out.push(b'[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                write_value(out, item);
+            }
+            out.push(b']');
+        }
+        other => {
+            let _ = serde_json::to_writer(&mut *out, other);
+        }
+    }
 }
 
 /// 200 with the envelope.
@@ -219,6 +269,21 @@ mod tests {
         assert!(uuid::Uuid::parse_str(&id).is_ok());
         req.extensions_mut().insert(RequestId("my-own-id".into()));
         assert!(uuid::Uuid::parse_str(&request_id(&req)).is_ok());
+    }
+
+    #[test]
+    fn direct_json_equals_serde_json() {
+        let value = serde_json::json!({
+            "ciphertext": "vault:v1:AB+/==",
+            "quote\"d": "new\nline é",
+            "n": 3, "neg": -1.5, "b": true, "nil": null,
+            "list": [{"reference": ""}, "x", 1],
+        });
+        let mut fast = Vec::new();
+        write_value(&mut fast, &value);
+        let parsed: Value = serde_json::from_slice(&fast).unwrap();
+        assert_eq!(parsed, value);
+        assert_eq!(fast, serde_json::to_vec(&value).unwrap());
     }
 
     #[test]
