@@ -20,6 +20,11 @@ pub struct EncryptRequest {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(format = Byte)]
     pub associated_data: Option<String>,
+    /// Base64 derivation context, required for a context created with `derived` (each value
+    /// gets an independent key; the same bytes are needed to decrypt). Ignored otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(format = Byte)]
+    pub derivation_context: Option<String>,
 }
 
 /// Encrypt response body.
@@ -47,6 +52,11 @@ pub struct DecryptRequest {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(format = Byte)]
     pub associated_data: Option<String>,
+    /// Base64 derivation context, required for a context created with `derived` (each value
+    /// gets an independent key; the same bytes are needed to decrypt). Ignored otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(format = Byte)]
+    pub derivation_context: Option<String>,
 }
 
 /// Decrypt response body.
@@ -71,6 +81,11 @@ pub struct RewrapRequest {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(format = Byte)]
     pub associated_data: Option<String>,
+    /// Base64 derivation context, required for a context created with `derived` (each value
+    /// gets an independent key; the same bytes are needed to decrypt). Ignored otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(format = Byte)]
+    pub derivation_context: Option<String>,
 }
 
 /// Rewrap response body.
@@ -98,6 +113,11 @@ pub struct DataKeyRequest {
     /// the wrapped key and unwraps it later with decrypt.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub include_plaintext: Option<bool>,
+    /// Base64 derivation context, required for a context created with `derived` (each value
+    /// gets an independent key; the same bytes are needed to decrypt). Ignored otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(format = Byte)]
+    pub derivation_context: Option<String>,
 }
 
 /// Data-key response body.

@@ -22,6 +22,9 @@ use crate::Client;
 pub struct CryptoOptions<'a> {
     /// Associated data: authenticated, not encrypted; the same bytes are needed to decrypt.
     pub associated_data: Option<&'a [u8]>,
+    /// Derivation context for a context created with `derived`: each value gets its own key,
+    /// and the same bytes are needed to decrypt.
+    pub derivation_context: Option<&'a [u8]>,
 }
 
 impl<'a> CryptoOptions<'a> {
@@ -29,7 +32,14 @@ impl<'a> CryptoOptions<'a> {
     pub fn associated_data(associated_data: &'a [u8]) -> Self {
         Self {
             associated_data: Some(associated_data),
+            derivation_context: None,
         }
+    }
+
+    /// These options with a derivation context (for `derived` contexts).
+    pub fn with_derivation_context(mut self, derivation_context: &'a [u8]) -> Self {
+        self.derivation_context = Some(derivation_context);
+        self
     }
 }
 
@@ -151,6 +161,7 @@ impl Client {
             context: context.to_owned(),
             plaintext: encode(plaintext),
             associated_data: options.associated_data.map(encode),
+            derivation_context: options.derivation_context.map(encode),
         };
         self.call(crypto_call(&["encrypt"]).json(&body)?).await
     }
@@ -179,6 +190,7 @@ impl Client {
             context: context.to_owned(),
             ciphertext: ciphertext.to_owned(),
             associated_data: options.associated_data.map(encode),
+            derivation_context: options.derivation_context.map(encode),
         };
         let answer = self.send(&crypto_call(&["decrypt"]).json(&body)?).await?;
         let response: DecryptResponse = answer.decode()?;
@@ -207,6 +219,7 @@ impl Client {
             context: context.to_owned(),
             ciphertext: ciphertext.to_owned(),
             associated_data: options.associated_data.map(encode),
+            derivation_context: options.derivation_context.map(encode),
         };
         self.call(crypto_call(&["rewrap"]).json(&body)?).await
     }
@@ -223,6 +236,7 @@ impl Client {
             context: context.to_owned(),
             bits: Some(bits),
             include_plaintext: Some(include_plaintext),
+            derivation_context: None,
         };
         let answer = self.send(&crypto_call(&["datakey"]).json(&body)?).await?;
         let response: DataKeyResponse = answer.decode()?;

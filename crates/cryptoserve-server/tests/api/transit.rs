@@ -14,6 +14,7 @@ on_both_backends!(
     a_transit_key_is_a_context_through_both_apis,
     a_deleted_key_never_decrypts_again_even_when_recreated,
     service_tokens_get_the_capabilities_of_their_role,
+    a_derived_context_serves_both_apis_with_the_same_derivation,
 );
 
 const STD: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
@@ -306,4 +307,59 @@ async fn service_tokens_get_the_capabilities_of_their_role(deployment: Deploymen
     let lookup: Value = lookup.json().await.unwrap();
     assert_eq!(lookup["data"]["policies"], json!(["cryptoserve-service"]));
     assert_eq!(lookup["data"]["id"], "", "the token is never echoed");
+}
+
+async fn a_derived_context_serves_both_apis_with_the_same_derivation(deployment: Deployment) {
+    let (app, admin) = started(deployment).await;
+    let created = app
+        .post(
+            "/api/admin/contexts",
+            &admin,
+            &json!({"name": "tenants", "derived": true}),
+        )
+        .await;
+    assert_eq!(created.status(), 201);
+    let tenant = b64(b"tenant-7");
+    // Native encrypt without its derivation context is refused, with one it works.
+    let body = json!({"context": "tenants", "plaintext": b64(b"row")});
+    let refused = app.post("/api/v1/crypto/encrypt", &admin, &body).await;
+    assert_eq!(refused.status(), 400);
+    let mut with_context = body.clone();
+    with_context["derivation_context"] = json!(tenant);
+    let sealed: Value = app
+        .post("/api/v1/crypto/encrypt", &admin, &with_context)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let ciphertext = sealed["ciphertext"].as_str().unwrap().to_owned();
+    // Transit opens it with the same bytes as its `context`, and nothing else does.
+    let (status, body) = transit(
+        &app,
+        &admin,
+        "decrypt/tenants",
+        json!({"ciphertext": ciphertext, "context": tenant}),
+    )
+    .await;
+    assert_eq!(
+        (status, &body["data"]["plaintext"]),
+        (200, &json!(b64(b"row")))
+    );
+    let other = app
+        .post(
+            "/api/v1/crypto/decrypt",
+            &admin,
+            &json!({"context": "tenants", "ciphertext": ciphertext,
+                    "derivation_context": b64(b"tenant-8")}),
+        )
+        .await;
+    assert_eq!(other.status(), 400);
+    let same = app
+        .post(
+            "/api/v1/crypto/decrypt",
+            &admin,
+            &json!({"context": "tenants", "ciphertext": ciphertext, "derivation_context": tenant}),
+        )
+        .await;
+    assert_eq!(same.status(), 200);
 }

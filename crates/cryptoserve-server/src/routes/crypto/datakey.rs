@@ -36,9 +36,14 @@ pub async fn datakey(
     let call = CryptoCall::begin(&state, &req, &principal, &body.context, 1).await?;
     let bits = body.bits.unwrap_or(256);
     let size = DataKeySize::from_bits(bits).map_err(|e| ApiError::InvalidRequest(e.to_string()))?;
+    let derivation = super::derivation(body.derivation_context.as_deref())?;
+    let request = cryptoserve_core::KeyRequest {
+        version: None,
+        derivation: derivation.as_deref(),
+    };
     let key = state
         .cipher
-        .generate_data_key(&call.entry.spec, size)
+        .generate_data_key_with(&call.entry.spec, request, size)
         .map_err(ApiError::from)?;
     call.observe(&state, super::Operation::Datakey, true, 0);
     Ok(call.respond(&DataKeyResponse {

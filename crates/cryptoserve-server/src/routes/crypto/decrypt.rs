@@ -34,11 +34,14 @@ pub async fn decrypt(
 ) -> ApiResult<HttpResponse> {
     let mut call = CryptoCall::begin(&state, &req, &principal, &body.context, 1).await?;
     let ad = decode_optional(body.associated_data.as_deref(), "associated_data")?;
+    let derivation = super::derivation(body.derivation_context.as_deref())?;
     call.refresh_for(&state, &body.ciphertext).await;
-    match state
-        .cipher
-        .open_text(&call.entry.spec, &body.ciphertext, &ad)
-    {
+    let opened = cryptoserve_core::text::decode_any(&body.ciphertext).and_then(|envelope| {
+        state
+            .cipher
+            .open_with(&call.entry.spec, derivation.as_deref(), &envelope, &ad)
+    });
+    match opened {
         Ok(plaintext) => {
             call.observe(&state, super::Operation::Decrypt, true, plaintext.len());
             // `DecryptResponse`, written directly.

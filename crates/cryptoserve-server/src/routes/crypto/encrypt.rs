@@ -35,9 +35,14 @@ pub async fn encrypt(
     let call = CryptoCall::begin(&state, &req, &principal, &body.context, 1).await?;
     let plaintext = decode_base64(&body.plaintext, "plaintext")?;
     let ad = decode_optional(body.associated_data.as_deref(), "associated_data")?;
+    let derivation = super::derivation(body.derivation_context.as_deref())?;
+    let key = cryptoserve_core::KeyRequest {
+        version: None,
+        derivation: derivation.as_deref(),
+    };
     let sealed = state
         .cipher
-        .seal(&call.entry.spec, &plaintext, &ad)
+        .seal_with(&call.entry.spec, key, &plaintext, &ad)
         .map_err(ApiError::from)?;
     call.observe(&state, super::Operation::Encrypt, true, plaintext.len());
     // The same fields as `EncryptResponse` (the documented schema), written directly.

@@ -268,6 +268,13 @@ pub fn decode_optional(value: Option<&str>, field: &'static str) -> ApiResult<Ve
     value.map_or(Ok(Vec::new()), |v| decode_base64(v, field))
 }
 
+/// The optional base64 `derivation_context` (for contexts created with `derived`).
+pub fn derivation(value: Option<&str>) -> ApiResult<Option<Vec<u8>>> {
+    value
+        .map(|text| decode_base64(text, "derivation_context"))
+        .transpose()
+}
+
 /// Encodes bytes as standard base64.
 pub fn encode_base64(bytes: &[u8]) -> String {
     STANDARD.encode(bytes)

@@ -37,7 +37,14 @@ pub async fn rewrap(
     call.refresh_for(&state, &body.ciphertext).await;
     let envelope = cryptoserve_core::text::decode_any(&body.ciphertext)
         .map_err(|_| ApiError::DecryptionFailed)?;
-    match state.cipher.rewrap(&call.entry.spec, &envelope, &ad) {
+    let derivation = super::derivation(body.derivation_context.as_deref())?;
+    match state.cipher.rewrap_with(
+        &call.entry.spec,
+        derivation.as_deref(),
+        &envelope,
+        &ad,
+        None,
+    ) {
         Ok(sealed) => {
             call.observe(&state, super::Operation::Rewrap, true, 0);
             Ok(call.respond(&RewrapResponse {
