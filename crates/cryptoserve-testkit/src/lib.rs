@@ -3,6 +3,7 @@
 //! when its handle is dropped.
 //!
 //! Layout:
+//! - `cryptoserve.rs`: the real `cryptoserve` binary as a child process, with an admin token.
 //! - `net.rs`: free-port allocation and waiting for a port to accept connections.
 //! - `metrics.rs`: reading Prometheus `/metrics` text.
 //! - `postgres.rs`: a throwaway PostgreSQL cluster (runs as the `postgres` user when we are root,
@@ -11,6 +12,7 @@
 //! - `nginx.rs`: an nginx master process with a generated configuration.
 #![forbid(unsafe_code)]
 
+pub mod cryptoserve;
 pub mod metrics;
 pub mod net;
 pub mod nginx;

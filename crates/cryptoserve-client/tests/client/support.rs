@@ -2,46 +2,18 @@
 //! token for it, and small fake servers for the failure cases a real one cannot produce on
 //! demand.
 
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
 
 use cryptoserve_client::api::{PolicyBody, RateLimitDimension};
 use cryptoserve_client::{Client, ClientBuilder};
+use cryptoserve_testkit::cryptoserve::CryptoServe;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-/// The `cryptoserve` binary: `$CRYPTOSERVE_BIN` (scripts/test exports it), else built into
-/// the target directory this test runs from (a no-op when fresh), once per test run.
-fn server_binary() -> PathBuf {
-    static BINARY: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
-    BINARY.get_or_init(find_or_build_binary).clone()
-}
-
-fn find_or_build_binary() -> PathBuf {
-    if let Some(path) = std::env::var_os("CRYPTOSERVE_BIN") {
-        return PathBuf::from(path);
-    }
-    let exe = std::env::current_exe().unwrap();
-    let profile_dir = exe.parent().and_then(Path::parent).unwrap().to_path_buf();
-    let target_dir = profile_dir.parent().unwrap();
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let status = Command::new(cargo)
-        .args(["build", "-p", "cryptoserve-server", "--bin", "cryptoserve"])
-        .arg("--target-dir")
-        .arg(target_dir)
-        .current_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("../.."))
-        .status()
-        .unwrap();
-    assert!(status.success(), "building cryptoserve failed: {status}");
-    profile_dir.join("cryptoserve")
-}
-
-/// A running server, killed when dropped.
+/// A running server (the real binary, see `cryptoserve_testkit::cryptoserve`), killed when
+/// dropped.
 pub struct Server {
-    child: Child,
-    _dir: tempfile::TempDir,
+    _process: CryptoServe,
     /// `http://127.0.0.1:<port>`.
     pub address: String,
     /// An admin token for it.
@@ -52,46 +24,15 @@ impl Server {
     /// Starts a server, waits until it is ready, and raises the default rate limits so the
     /// tests' bursts are not refused (the tests that want 429 set their own).
     pub async fn start() -> Server {
-        let dir = tempfile::tempdir().unwrap();
-        let port = cryptoserve_testkit::net::free_port().unwrap();
-        let binary = server_binary();
-        let command = |args: &[&str]| {
-            let mut command = Command::new(&binary);
-            command
-                .env_clear()
-                .env("PATH", std::env::var("PATH").unwrap_or_default())
-                .env("CRYPTOSERVE_DATA_DIR", dir.path().join("data"))
-                .env("CRYPTOSERVE_LISTEN", format!("127.0.0.1:{port}"))
-                .env("CRYPTOSERVE_LOG_FORMAT", "json")
-                .env("CRYPTOSERVE_SHUTDOWN_DELAY", "0")
-                .args(args)
-                .stdin(Stdio::null());
-            command
-        };
-        // Created first, so the server loads it with everything else.
-        let output = command(&["identity", "create", "--name", "tests", "--role", "admin"])
-            .args(["--contexts", "*"])
-            .output()
-            .unwrap();
-        assert!(
-            output.status.success(),
-            "identity create: {}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        let admin_token = String::from_utf8(output.stdout).unwrap().trim().to_owned();
-        let log = std::fs::File::create(dir.path().join("server.log")).unwrap();
-        let child = command(&["serve"])
-            .stdout(log.try_clone().unwrap())
-            .stderr(log)
-            .spawn()
+        let process = tokio::task::spawn_blocking(CryptoServe::start)
+            .await
+            .unwrap()
             .unwrap();
         let server = Server {
-            child,
-            _dir: dir,
-            address: format!("http://127.0.0.1:{port}"),
-            admin_token,
+            address: process.address.clone(),
+            admin_token: process.admin_token.clone(),
+            _process: process,
         };
-        server.wait_ready().await;
         let admin = server.client();
         for dimension in RateLimitDimension::ALL {
             admin
@@ -100,22 +41,6 @@ impl Server {
                 .unwrap();
         }
         server
-    }
-
-    async fn wait_ready(&self) {
-        let probe = reqwest::Client::new();
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while Instant::now() < deadline {
-            let url = format!("{}/health/ready", self.address);
-            if let Ok(response) = probe.get(url).send().await {
-                if response.status() == 200 {
-                    return;
-                }
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        let log = std::fs::read_to_string(self._dir.path().join("server.log")).unwrap_or_default();
-        panic!("cryptoserve did not become ready:\n{log}");
     }
 
     /// A builder that knows only this server and the admin token (no environment, no files).
@@ -129,13 +54,6 @@ impl Server {
     /// An admin client.
     pub fn client(&self) -> Client {
         self.builder().build().unwrap()
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 
