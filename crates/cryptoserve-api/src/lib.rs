@@ -27,6 +27,7 @@
 //!     context: "payments".into(),
 //!     plaintext: "aGVsbG8=".into(),
 //!     associated_data: None,
+//!     derivation_context: None,
 //! };
 //! assert_eq!(
 //!     serde_json::to_string(&body).unwrap(),
