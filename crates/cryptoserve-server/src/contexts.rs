@@ -20,6 +20,9 @@ use crate::admin_audit::audit_failure;
 use crate::error::ApiError;
 use crate::state::AppState;
 
+/// The longest a deletion waits for every instance to have seen the context as deletable.
+pub const MAX_DELETION_SETTLE: Duration = Duration::from_secs(10);
+
 /// How often each instance looks for contexts whose auto-rotation period has passed.
 pub const AUTO_ROTATE_CHECK: Duration = Duration::from_secs(60);
 
@@ -102,7 +105,22 @@ pub async fn configure(
 }
 
 /// Deletes a context whose `deletion_allowed` is set. Its ciphertext never opens again.
+///
+/// Every instance re-reads a deletable context from the database on each call (see
+/// `routes::crypto::CryptoCall::begin`), so once the deletion commits none of them uses the
+/// key again. That holds only once they all know the context is deletable, which they learn
+/// at their next cache refresh; so a deletion that follows the change of `deletion_allowed`
+/// (or any other change) closely first waits until two refresh intervals have passed since it.
 pub async fn delete(state: &AppState, name: &str, audit: AuditEntry) -> Result<(), ApiError> {
+    if let Ok(Some(record)) = state.store.get_context(name).await {
+        let settle = (state.settings.cache_refresh() * 2).min(MAX_DELETION_SETTLE);
+        let since_change = (chrono::Utc::now() - record.updated_at)
+            .to_std()
+            .unwrap_or_default();
+        if record.deletion_allowed && since_change < settle {
+            tokio::time::sleep(settle - since_change).await;
+        }
+    }
     match state.store.delete_context(name, audit.clone()).await {
         Ok(()) => {
             state.metadata.remove_context(name);

@@ -129,6 +129,7 @@ impl CryptoCall {
                 ApiError::UnknownContext(name.as_str().to_owned())
             })?
             .ok_or_else(|| ApiError::UnknownContext(name.as_str().to_owned()))?;
+        let entry = confirm_if_deletable(state, entry).await?;
         let ip = state.client_ip.resolve(req.peer_addr(), req.headers());
         let started = std::time::Instant::now();
         let admitted = state
@@ -253,6 +254,32 @@ impl CryptoCall {
             response.insert_header((name.clone(), value.clone()));
         }
         response
+    }
+}
+
+/// A context whose `deletion_allowed` is set may be deleted on another instance at any moment,
+/// and this instance's cache would only learn of it at its next refresh. So while the flag is
+/// set (normally just before a deletion), every operation re-reads the context from the
+/// database: no instance seals under, or opens with, a key that has just been deleted. With
+/// the database unreachable the cached entry is used, as for every other context.
+async fn confirm_if_deletable(
+    state: &AppState,
+    entry: Arc<ContextEntry>,
+) -> ApiResult<Arc<ContextEntry>> {
+    if !entry.record.deletion_allowed {
+        return Ok(entry);
+    }
+    let name = entry.record.name.as_str();
+    match state.store.get_context(name).await {
+        Ok(Some(record)) => Ok(state.metadata.put_context(record).unwrap_or(entry)),
+        Ok(None) => {
+            state.metadata.remove_context(name);
+            Err(ApiError::UnknownContext(name.to_owned()))
+        }
+        Err(error) => {
+            tracing::warn!(%error, context = name, "could not re-read a deletable context; using the cache");
+            Ok(entry)
+        }
     }
 }
 
