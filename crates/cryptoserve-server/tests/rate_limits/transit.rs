@@ -7,7 +7,7 @@
 use cryptoserve_testkit::redis::RedisServer;
 use serde_json::json;
 
-use crate::helpers::{blocking, encrypt, Fleet, Reply, CONTEXT};
+use crate::helpers::{blocking, encrypt, spawn_numbered, Fleet, Reply, CONTEXT};
 use crate::support::{b64, Deployment, TestApp};
 
 async fn transit_encrypt(app: &TestApp, token: &str, items: usize) -> Reply {
@@ -34,10 +34,14 @@ async fn transit_encrypt(app: &TestApp, token: &str, items: usize) -> Reply {
 async fn transit_and_native_requests_share_one_cluster_wide_bucket() {
     let redis = blocking(|| RedisServer::start().expect("redis-server starts")).await;
     let deployment = Deployment::sqlite().with_redis(redis.url());
-    let fleet = Fleet::start(deployment, 2, |_| {}).await;
-    let (a, b) = (&fleet.apps[0], &fleet.apps[1]);
+    let mut fleet = Fleet::start(deployment, 1, |_| {}).await;
     let (token, id) = fleet.identity().await;
     fleet.limit_identity(&id, 1, 6).await;
+    // The second instance starts after the override exists, so it reads it at start: an
+    // instance still deciding with the old policy for a moment would refuse early.
+    let second = spawn_numbered(&fleet.deployment, 2, &|_: &mut _| {}).await;
+    fleet.apps.push(second);
+    let (a, b) = (&fleet.apps[0], &fleet.apps[1]);
 
     let spent = [
         transit_encrypt(a, &token, 1).await,
