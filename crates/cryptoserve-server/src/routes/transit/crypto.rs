@@ -13,7 +13,7 @@ use cryptoserve_core::{go_base64, DataKeySize, KeyRequest};
 
 use super::access::{self, key_name};
 use super::items::{self, batch_status, check_contexts};
-use super::keys::upsert;
+use super::key_info::upsert;
 use super::params::{Params, Refusal};
 use super::reply::{self, bad_request, Reply};
 use crate::routes::crypto::{CryptoCall, Operation};

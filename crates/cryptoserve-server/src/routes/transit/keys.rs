@@ -6,12 +6,12 @@
 //! identities allowed to use it.
 
 use actix_web::{web, HttpRequest, HttpResponse};
-use serde_json::{json, Map, Value};
+use serde_json::json;
 
-use cryptoserve_core::Algorithm;
-use cryptoserve_store::{ContextAttributes, ContextConfig, ContextRecord};
+use cryptoserve_store::{ContextAttributes, ContextConfig};
 
 use super::access::{self, key_name};
+use super::key_info::{existing, info_reply, parse_type, refuse_export};
 use super::params::Params;
 use super::reply::{self, bad_request, Reply};
 use crate::contexts::ContextDefinition;
@@ -40,100 +40,6 @@ const CONFIG_FIELDS: &[&str] = &[
     "allow_plaintext_backup",
     "auto_rotate_period",
 ];
-
-/// Vault's name for an algorithm.
-pub fn vault_type(algorithm: Algorithm) -> &'static str {
-    match algorithm {
-        Algorithm::Aes256Gcm => "aes256-gcm96",
-        Algorithm::ChaCha20Poly1305 => "chacha20-poly1305",
-    }
-}
-
-/// Parses Vault's key `type`; 400 `unknown key type X` otherwise.
-pub fn parse_type(text: Option<&str>) -> Result<Algorithm, HttpResponse> {
-    match text {
-        None | Some("") | Some("aes256-gcm96") => Ok(Algorithm::Aes256Gcm),
-        Some("chacha20-poly1305") => Ok(Algorithm::ChaCha20Poly1305),
-        Some(other) if other.len() <= 64 => Err(bad_request(format!("unknown key type {other}"))),
-        Some(_) => Err(bad_request("unknown key type")),
-    }
-}
-
-/// Refuses asking for exportable keys or plaintext backups: key material never leaves
-/// CryptoServe (it is derived on demand and never stored).
-fn refuse_export(params: &Params) -> Result<(), HttpResponse> {
-    if params.boolean("exportable")? == Some(true) {
-        return Err(bad_request(
-            "exportable keys are not supported: CryptoServe never exports key material",
-        ));
-    }
-    if params.boolean("allow_plaintext_backup")? == Some(true) {
-        return Err(bad_request(
-            "plaintext backups are not supported: CryptoServe never exports key material",
-        ));
-    }
-    Ok(())
-}
-
-/// The key-info object of Vault (`data` of read, create, rotate and config). `keys` lists the
-/// versions still decryptable, each with its creation time in Unix seconds.
-pub async fn key_info(state: &AppState, record: &ContextRecord) -> Result<Value, HttpResponse> {
-    let versions = state
-        .store
-        .list_key_versions(&record.name)
-        .await
-        .map_err(|error| reply::from_api(error.into()))?;
-    let keys: Map<String, Value> = versions
-        .iter()
-        .filter(|v| v.version >= record.min_decryption_version)
-        .map(|v| (v.version.to_string(), json!(v.created_at.timestamp())))
-        .collect();
-    let algorithm = record
-        .algorithm
-        .as_str()
-        .parse::<Algorithm>()
-        .unwrap_or_default();
-    let attributes = record.attributes();
-    let mut info = json!({
-        "allow_plaintext_backup": false,
-        "auto_rotate_period": attributes.auto_rotate_period_secs,
-        "deletion_allowed": attributes.deletion_allowed,
-        "derived": attributes.derived,
-        "exportable": false,
-        "imported_key": false,
-        "keys": keys,
-        "latest_version": record.current_version,
-        "min_available_version": 0,
-        "min_decryption_version": record.min_decryption_version,
-        "min_encryption_version": record.min_encryption_version,
-        "name": record.name,
-        "soft_deleted": false,
-        "supports_decryption": true,
-        "supports_derivation": true,
-        "supports_encryption": true,
-        "supports_signing": false,
-        "type": vault_type(algorithm),
-    });
-    if attributes.derived {
-        info["convergent_encryption"] = json!(attributes.convergent);
-        info["kdf"] = json!("hkdf_sha256");
-        if attributes.convergent {
-            // OpenBao reports -1 here; clients only check that the field exists.
-            info["convergent_encryption_version"] = json!(-1);
-        }
-    }
-    Ok(info)
-}
-
-async fn info_reply(
-    state: &AppState,
-    req: &HttpRequest,
-    record: &ContextRecord,
-    warnings: &[String],
-) -> Reply {
-    let info = key_info(state, record).await?;
-    Ok(reply::data(req, &info, warnings))
-}
 
 /// `POST|PUT keys/:name`: creates the key, or answers the existing one unchanged (as Vault
 /// does, whatever the request says).
@@ -201,56 +107,6 @@ async fn create_reply(
         .await
         .map_err(reply::from_api)?;
     info_reply(&state, &req, &record, &warnings).await
-}
-
-/// Creates a key on encrypt of a missing one ("upsert"), for admins only. Returns whether the
-/// key exists afterwards.
-pub async fn upsert(
-    state: &AppState,
-    req: &HttpRequest,
-    principal: &crate::auth::Principal,
-    name: &str,
-    params: &Params,
-    derived: bool,
-) -> Result<(), HttpResponse> {
-    if state.metadata.context(name).is_some() || existing(state, name).await?.is_some() {
-        return Ok(());
-    }
-    if !principal.is_admin() {
-        return Err(reply::denied());
-    }
-    let algorithm = parse_type(params.string("type")?.as_deref())?;
-    let convergent = params.boolean("convergent_encryption")?.unwrap_or(false);
-    if convergent && !derived {
-        return Err(bad_request(
-            "convergent encryption requires derivation to be enabled",
-        ));
-    }
-    let definition = ContextDefinition {
-        algorithm,
-        description: "created by an encrypt through the Transit API".into(),
-        attributes: ContextAttributes {
-            derived,
-            convergent,
-            ..ContextAttributes::default()
-        },
-    };
-    let admin = crate::auth::AdminPrincipal(principal.clone());
-    let audit = crate::admin_audit::audit_entry(state, req, &admin, "context.create", name);
-    match crate::contexts::create(state, name, definition, audit).await {
-        Ok(_) => Ok(()),
-        // Another request created it a moment ago: that is what we wanted.
-        Err(crate::error::ApiError::Conflict(_)) => Ok(()),
-        Err(error) => Err(reply::from_api(error)),
-    }
-}
-
-async fn existing(state: &AppState, name: &str) -> Result<Option<ContextRecord>, HttpResponse> {
-    state
-        .store
-        .get_context(name)
-        .await
-        .map_err(|error| reply::from_api(error.into()))
 }
 
 /// `GET keys/:name`: 404 `{"errors":[]}` when there is no such key.
@@ -522,18 +378,5 @@ mod tests {
         assert!(list_requested("a=b&list=1"));
         assert!(!list_requested(""));
         assert!(!list_requested("list=false"));
-    }
-
-    #[test]
-    fn types() {
-        assert_eq!(parse_type(None).unwrap(), Algorithm::Aes256Gcm);
-        assert_eq!(
-            parse_type(Some("chacha20-poly1305")).unwrap(),
-            Algorithm::ChaCha20Poly1305
-        );
-        assert!(parse_type(Some("rsa-2048")).is_err());
-        for algorithm in Algorithm::ALL {
-            assert_eq!(parse_type(Some(vault_type(algorithm))).unwrap(), algorithm);
-        }
     }
 }

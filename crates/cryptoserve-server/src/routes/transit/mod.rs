@@ -12,7 +12,8 @@
 //! - `params.rs`: bodies as Vault reads them (CLI strings coerced, unknown fields warned,
 //!   Go-compatible base64).
 //! - `reply.rs`: the eight-field envelope, `{"errors": [...]}`, Vault's status codes.
-//! - `keys.rs`: create, read, list, rotate, config, delete (and upsert on encrypt).
+//! - `keys.rs`: create, read, list, rotate, config, delete; `key_info.rs`: Vault's key-info
+//!   object and types, and the upsert encrypt uses.
 //! - `crypto.rs` with `items.rs`: encrypt, decrypt, rewrap (single and batch), datakey.
 //! - `sys.rs`: health, seal status, leader, mounts, lookup-self.
 //!
@@ -26,6 +27,7 @@
 mod access;
 mod crypto;
 mod items;
+mod key_info;
 mod keys;
 mod params;
 mod reply;
