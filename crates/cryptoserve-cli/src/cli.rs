@@ -288,6 +288,10 @@ pub struct DatakeyArgs {
     /// Print only the wrapped key (the key bytes are not even fetched)
     #[arg(long)]
     pub wrapped_only: bool,
+    /// Derivation context (text) of a context created with --derived: it enters the key, and
+    /// the same text is needed to decrypt the wrapped key
+    #[arg(long, value_name = "TEXT")]
+    pub derivation_context: Option<String>,
     /// Write to this file instead of stdout
     #[arg(long = "out", value_name = "PATH")]
     pub output: Option<PathBuf>,

@@ -105,8 +105,12 @@ struct DataKeyOutput<'a> {
 
 /// `cs datakey`: the wrapped key and (unless `--wrapped-only`) the key bytes in base64.
 pub async fn datakey(client: &Client, format: Format, args: &DatakeyArgs) -> Result<()> {
+    let options = CryptoOptions {
+        associated_data: None,
+        derivation_context: args.derivation_context.as_deref().map(str::as_bytes),
+    };
     let key = client
-        .datakey(&args.context, args.bits.get(), !args.wrapped_only)
+        .datakey_with(&args.context, args.bits.get(), !args.wrapped_only, options)
         .await?;
     let encoded = key
         .plaintext_key

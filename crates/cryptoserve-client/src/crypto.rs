@@ -232,11 +232,24 @@ impl Client {
         bits: u32,
         include_plaintext: bool,
     ) -> Result<DataKey> {
+        self.datakey_with(context, bits, include_plaintext, CryptoOptions::default())
+            .await
+    }
+
+    /// [`Client::datakey`] with options (the derivation context of a `derived` context;
+    /// associated data does not apply to data keys and is ignored).
+    pub async fn datakey_with(
+        &self,
+        context: &str,
+        bits: u32,
+        include_plaintext: bool,
+        options: CryptoOptions<'_>,
+    ) -> Result<DataKey> {
         let body = DataKeyRequest {
             context: context.to_owned(),
             bits: Some(bits),
             include_plaintext: Some(include_plaintext),
-            derivation_context: None,
+            derivation_context: options.derivation_context.map(encode),
         };
         let answer = self.send(&crypto_call(&["datakey"]).json(&body)?).await?;
         let response: DataKeyResponse = answer.decode()?;

@@ -114,6 +114,35 @@ fn encrypt_and_decrypt_are_binary_safe_through_stdin_and_stdout() {
         .run()
         .ok();
     assert_eq!(opened.stdout, every_byte);
+
+    // A data key of a derived context: its wrapped form opens with the same derivation
+    // context and gives back the same key bytes.
+    let run = server.cs(&["datakey", "-c", "tenants"]).run();
+    assert_eq!(run.code, 7, "{}", run.stderr);
+    let key = server
+        .cs(&["--format", "json", "datakey", "-c", "tenants"])
+        .args(["--derivation-context", "tenant-7"])
+        .run()
+        .ok()
+        .json();
+    let wrapped = key["wrapped_key"].as_str().unwrap().to_owned();
+    let bytes = server
+        .cs(&[
+            "decrypt",
+            "-c",
+            "tenants",
+            "--derivation-context",
+            "tenant-7",
+        ])
+        .stdin(wrapped.as_bytes())
+        .run()
+        .ok()
+        .stdout;
+    use base64::Engine;
+    let expected = base64::engine::general_purpose::STANDARD
+        .decode(key["plaintext_key"].as_str().unwrap())
+        .unwrap();
+    assert_eq!(bytes, expected);
 }
 
 #[test]
