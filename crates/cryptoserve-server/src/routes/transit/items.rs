@@ -114,22 +114,42 @@ pub fn encrypt(
     Ok((sealed_fields(&sealed), plaintext.len()))
 }
 
+/// What decrypt and rewrap read from an item: the ciphertext text, the derivation context
+/// and the associated data (the text is decoded with [`ciphertext`] afterwards, so rewrap
+/// checks its `key_version` first, as before).
+struct Opening {
+    text_form: String,
+    context: Option<Vec<u8>>,
+    ad: Vec<u8>,
+}
+
+impl Opening {
+    fn read(spec: &ContextSpec, item: &Params, missing: &str) -> Result<Self, Refusal> {
+        let text_form = item
+            .string("ciphertext")?
+            .ok_or_else(|| Refusal(missing.into()))?;
+        let context = derivation(spec, item)?;
+        let ad = item.base64("associated_data")?.unwrap_or_default();
+        Ok(Self {
+            text_form,
+            context,
+            ad,
+        })
+    }
+}
+
 /// Decrypts one item: `{plaintext}` and its length.
 pub fn decrypt(
     state: &AppState,
     spec: &ContextSpec,
     item: &Params,
 ) -> Result<(Map<String, Value>, usize), Refusal> {
-    let text_form = item
-        .string("ciphertext")?
-        .ok_or_else(|| Refusal("missing ciphertext to decrypt".into()))?;
-    let context = derivation(spec, item)?;
-    let ad = item.base64("associated_data")?.unwrap_or_default();
-    let bytes = ciphertext(spec, &text_form)?;
+    let input = Opening::read(spec, item, "missing ciphertext to decrypt")?;
+    let envelope = ciphertext(spec, &input.text_form)?;
     let plaintext = zeroize::Zeroizing::new(
         state
             .cipher
-            .open_with(spec, context.as_deref(), &bytes, &ad)
+            .open_with(spec, input.context.as_deref(), &envelope, &input.ad)
             .map_err(|e| core_refusal(e, spec.algorithm))?,
     );
     let mut out = Map::new();
@@ -146,16 +166,12 @@ pub fn rewrap(
     spec: &ContextSpec,
     item: &Params,
 ) -> Result<(Map<String, Value>, usize), Refusal> {
-    let text_form = item
-        .string("ciphertext")?
-        .ok_or_else(|| Refusal("missing ciphertext to rewrap".into()))?;
-    let context = derivation(spec, item)?;
-    let ad = item.base64("associated_data")?.unwrap_or_default();
+    let input = Opening::read(spec, item, "missing ciphertext to rewrap")?;
     let target = key_version(item)?;
-    let bytes = ciphertext(spec, &text_form)?;
+    let envelope = ciphertext(spec, &input.text_form)?;
     let sealed = state
         .cipher
-        .rewrap_with(spec, context.as_deref(), &bytes, &ad, target)
+        .rewrap_with(spec, input.context.as_deref(), &envelope, &input.ad, target)
         .map_err(|e| core_refusal(e, spec.algorithm))?;
     Ok((sealed_fields(&sealed), 0))
 }

@@ -107,6 +107,31 @@ pub(super) async fn info_reply(
     Ok(reply::data(req, &info, warnings))
 }
 
+/// The type and convergence a create (or an encrypt's upsert) asks for, refused as Vault
+/// refuses them; deletion and auto-rotation start off.
+pub(super) fn requested_definition(
+    params: &Params,
+    derived: bool,
+    description: &str,
+) -> Result<ContextDefinition, HttpResponse> {
+    let algorithm = parse_type(params.string("type")?.as_deref())?;
+    let convergent = params.boolean("convergent_encryption")?.unwrap_or(false);
+    if convergent && !derived {
+        return Err(bad_request(
+            "convergent encryption requires derivation to be enabled",
+        ));
+    }
+    Ok(ContextDefinition {
+        algorithm,
+        description: description.to_owned(),
+        attributes: ContextAttributes {
+            derived,
+            convergent,
+            ..ContextAttributes::default()
+        },
+    })
+}
+
 /// Creates a key on encrypt of a missing one ("upsert"), for admins only. Returns whether the
 /// key exists afterwards.
 pub async fn upsert(
@@ -117,28 +142,23 @@ pub async fn upsert(
     params: &Params,
     derived: bool,
 ) -> Result<(), HttpResponse> {
-    if state.metadata.context(name).is_some() || existing(state, name).await?.is_some() {
+    // Loaded into the cache on the way, so the admission that follows finds it there.
+    let found = state
+        .metadata
+        .context_or_load(&state.store, name)
+        .await
+        .map_err(|error| reply::from_api(error.into()))?;
+    if found.is_some() {
         return Ok(());
     }
     if !principal.is_admin() {
         return Err(reply::denied());
     }
-    let algorithm = parse_type(params.string("type")?.as_deref())?;
-    let convergent = params.boolean("convergent_encryption")?.unwrap_or(false);
-    if convergent && !derived {
-        return Err(bad_request(
-            "convergent encryption requires derivation to be enabled",
-        ));
-    }
-    let definition = ContextDefinition {
-        algorithm,
-        description: "created by an encrypt through the Transit API".into(),
-        attributes: ContextAttributes {
-            derived,
-            convergent,
-            ..ContextAttributes::default()
-        },
-    };
+    let definition = requested_definition(
+        params,
+        derived,
+        "created by an encrypt through the Transit API",
+    )?;
     let admin = crate::auth::AdminPrincipal(principal.clone());
     let audit = crate::admin_audit::audit_entry(state, req, &admin, "context.create", name);
     match crate::contexts::create(state, name, definition, audit).await {

@@ -8,13 +8,12 @@
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::json;
 
-use cryptoserve_store::{ContextAttributes, ContextConfig};
+use cryptoserve_store::ContextConfig;
 
 use super::access::{self, key_name};
-use super::key_info::{existing, info_reply, parse_type, refuse_export};
+use super::key_info::{existing, info_reply, refuse_export, requested_definition};
 use super::params::Params;
 use super::reply::{self, bad_request, Reply};
-use crate::contexts::ContextDefinition;
 use crate::state::AppState;
 
 /// Fields `POST keys/:name` takes.
@@ -79,29 +78,14 @@ async fn create_reply(
         .unknown_fields_warning(CREATE_FIELDS)
         .into_iter()
         .collect();
-    let algorithm = parse_type(params.string("type")?.as_deref())?;
     let derived = params.boolean("derived")?.unwrap_or(false);
-    let convergent = params.boolean("convergent_encryption")?.unwrap_or(false);
-    if convergent && !derived {
-        return Err(bad_request(
-            "convergent encryption requires derivation to be enabled",
-        ));
-    }
+    let mut definition = requested_definition(&params, derived, "created through the Transit API")?;
     refuse_export(&params)?;
-    let period = params.duration_secs("auto_rotate_period")?.unwrap_or(0);
+    definition.attributes.auto_rotate_period_secs =
+        params.duration_secs("auto_rotate_period")?.unwrap_or(0);
     if let Some(existing) = existing(&state, name.as_str()).await? {
         return info_reply(&state, &req, &existing, &warnings).await;
     }
-    let definition = ContextDefinition {
-        algorithm,
-        description: "created through the Transit API".into(),
-        attributes: ContextAttributes {
-            derived,
-            convergent,
-            deletion_allowed: false,
-            auto_rotate_period_secs: period,
-        },
-    };
     let audit = super::audit(&state, &req, &principal, "context.create", name.as_str());
     let record = crate::contexts::create(&state, name.as_str(), definition, audit)
         .await
