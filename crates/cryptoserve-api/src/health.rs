@@ -80,6 +80,33 @@ pub struct Deep {
     pub metadata: DeepMetadata,
     /// Environment and configuration warnings.
     pub configuration: DeepConfiguration,
+    /// The main listener's TLS.
+    pub tls: DeepTls,
+}
+
+/// TLS part of `/health/deep`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct DeepTls {
+    /// Whether the main listener serves TLS.
+    pub enabled: bool,
+    /// `on`, `off` (set explicitly with `CRYPTOSERVE_TLS=off`) or `not_configured`
+    /// (development without a certificate).
+    #[schema(example = "on")]
+    pub mode: String,
+    /// Whether clients must present a certificate (mutual TLS).
+    pub client_auth: bool,
+    /// Subject of the served certificate.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub certificate_subject: Option<String>,
+    /// When the served certificate expires (RFC 3339).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub certificate_not_after: Option<String>,
+    /// Whole days until then (negative once expired).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub certificate_days_left: Option<i64>,
+    /// Why the last reload failed (the previous certificate is still served).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub reload_error: Option<String>,
 }
 
 /// Database part of `/health/deep`.

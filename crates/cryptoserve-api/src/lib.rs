@@ -64,8 +64,8 @@ pub use crypto::{
 pub use error::Error;
 pub use error_body::{ErrorBody, ErrorDetail};
 pub use health::{
-    Check, Deep, DeepConfiguration, DeepDatabase, DeepKeyring, DeepMetadata, Live, PoolStatus,
-    Ready, ReadyChecks,
+    Check, Deep, DeepConfiguration, DeepDatabase, DeepKeyring, DeepMetadata, DeepTls, Live,
+    PoolStatus, Ready, ReadyChecks,
 };
 pub use identities::{
     CreateIdentity, CreatedIdentity, IdentityList, IdentityRecord, RevokeToken, RevokedToken,

@@ -1,4 +1,5 @@
-//! The command line: `serve`, `migrate`, `keygen`, `identity create`, `config show`.
+//! The command line: `serve`, `migrate`, `keygen`, `identity create`, `tls dev-cert`,
+//! `config show`.
 //!
 //! Machine-usable output (tokens, generated secrets, configuration) goes to stdout; logs and
 //! warnings go to stderr, so `TOKEN=$(cryptoserve identity create ...)` works.
@@ -46,6 +47,12 @@ pub enum Command {
         #[command(subcommand)]
         command: IdentityCommand,
     },
+    /// TLS helpers.
+    Tls {
+        /// TLS subcommand.
+        #[command(subcommand)]
+        command: TlsCommand,
+    },
     /// Inspect configuration.
     Config {
         /// Config subcommand.
@@ -76,6 +83,32 @@ pub struct CreateIdentityArgs {
     /// Lifetime of the identity and its token, in days (default 90).
     #[arg(long)]
     pub expires_in_days: Option<u32>,
+}
+
+/// `tls ...`
+#[derive(Debug, Subcommand)]
+pub enum TlsCommand {
+    /// Write a development CA, a server certificate and a client certificate (for mutual TLS)
+    /// into a directory; prints the environment lines that use them. Not for production.
+    DevCert(DevCertArgs),
+}
+
+/// `tls dev-cert` arguments.
+#[derive(Debug, Args)]
+pub struct DevCertArgs {
+    /// Output directory; an existing `ca.crt`/`ca.key` there is reused.
+    #[arg(long, default_value = "./data/tls")]
+    pub out: PathBuf,
+    /// Extra DNS name or IP address for the server certificate (repeatable). Always included:
+    /// localhost, 127.0.0.1, ::1, cryptoserve-backend.
+    #[arg(long = "host")]
+    pub hosts: Vec<String>,
+    /// Validity of the server and client certificates, in days.
+    #[arg(long, default_value_t = 90)]
+    pub days: u32,
+    /// Make a new CA even if the directory holds one.
+    #[arg(long)]
+    pub new_ca: bool,
 }
 
 /// `config ...`

@@ -6,9 +6,10 @@ use cryptoserve_store::{AuditEntry, Role};
 
 use crate::auth::identities::{create_identity, IdentityRequest};
 use crate::auth::TokenService;
-use crate::cli::CreateIdentityArgs;
+use crate::cli::{CreateIdentityArgs, DevCertArgs};
 use crate::config::{secrets, Settings};
 use crate::startup::{connect_store, Application, StartOptions};
+use crate::tls::dev_cert::{write_dev_certs, DevCertRequest};
 
 /// `cryptoserve serve`
 pub async fn serve(settings: Settings, migrate: bool) -> anyhow::Result<()> {
@@ -54,6 +55,37 @@ pub fn keygen() -> anyhow::Result<()> {
     println!("JWT_SECRET_KEY={}", generated.jwt_secret.as_str());
     println!("HKDF_SALT={}", generated.hkdf_salt);
     eprintln!("# Set these identically on every instance; keep them in a secret store.");
+    Ok(())
+}
+
+/// `cryptoserve tls dev-cert`: certificates for development and tests; the environment
+/// lines that use them go to stdout.
+pub fn tls_dev_cert(args: &DevCertArgs) -> anyhow::Result<()> {
+    let request = DevCertRequest {
+        out: args.out.clone(),
+        hosts: args.hosts.clone(),
+        days: args.days,
+        new_ca: args.new_ca,
+    };
+    let reused = write_dev_certs(&request)?;
+    let out = std::fs::canonicalize(&args.out)?;
+    let path = |name: &str| out.join(name).display().to_string();
+    println!("CRYPTOSERVE_TLS_CERT={}", path("server.crt"));
+    println!("CRYPTOSERVE_TLS_KEY={}", path("server.key"));
+    println!("CRYPTOSERVE_CACERT={}", path("ca.crt"));
+    eprintln!(
+        "# {} CA {}; server and client certificates valid for {} days.",
+        if reused { "Reused the" } else { "Made a new" },
+        path("ca.crt"),
+        args.days
+    );
+    eprintln!(
+        "# Mutual TLS: CRYPTOSERVE_TLS_CLIENT_CA={} and give clients {} / {}. \
+         Development only: the CA key is in the same directory.",
+        path("ca.crt"),
+        path("client.crt"),
+        path("client.key")
+    );
     Ok(())
 }
 
@@ -178,6 +210,29 @@ pub fn config_show(settings: &Settings) -> anyhow::Result<()> {
             "CRYPTOSERVE_RATE_LIMIT_LEASE_MS",
             settings.rate_limit_lease_ms.to_string(),
         ),
+        ("CRYPTOSERVE_TRANSIT_MOUNT", settings.transit_mount.clone()),
+        (
+            "CRYPTOSERVE_TLS",
+            settings
+                .tls
+                .map_or("(not set)".to_owned(), |t| format!("{t:?}").to_lowercase()),
+        ),
+        ("CRYPTOSERVE_TLS_CERT", path_or_unset(&settings.tls_cert)),
+        ("CRYPTOSERVE_TLS_KEY", path_or_unset(&settings.tls_key)),
+        (
+            "CRYPTOSERVE_TLS_CLIENT_CA",
+            path_or_unset(&settings.tls_client_ca),
+        ),
+        (
+            "CRYPTOSERVE_TLS_RELOAD_INTERVAL",
+            settings.tls_reload_interval.to_string(),
+        ),
+        (
+            "CRYPTOSERVE_OPS_LISTEN",
+            settings
+                .ops_listen
+                .map_or("(not set)".to_owned(), |a| a.to_string()),
+        ),
     ];
     for (name, value) in lines {
         println!("{name}={value}");
@@ -187,4 +242,9 @@ pub fn config_show(settings: &Settings) -> anyhow::Result<()> {
         let _ = resolved.database_url.expose_secret();
     }
     Ok(())
+}
+
+fn path_or_unset(path: &Option<std::path::PathBuf>) -> String {
+    path.as_ref()
+        .map_or("(not set)".to_owned(), |p| p.display().to_string())
 }

@@ -18,6 +18,7 @@
 //! - `middleware.rs`: request ids, the one JSON error shape, the request log line and metrics.
 //! - `error.rs`: [`error::ApiError`], every error code in one place.
 //! - `usage.rs`: crypto usage counters aggregated in memory and written in batches.
+//! - `tls/`: the rustls listener configuration, certificate reload, `tls dev-cert`.
 //! - `metrics.rs`, `telemetry.rs`, `lifecycle.rs`, `shutdown.rs`: operations plumbing.
 #![forbid(unsafe_code)]
 
@@ -41,4 +42,5 @@ pub mod startup;
 pub mod state;
 pub mod sync;
 pub mod telemetry;
+pub mod tls;
 pub mod usage;

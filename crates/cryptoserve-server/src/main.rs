@@ -2,7 +2,7 @@
 
 use clap::Parser;
 
-use cryptoserve_server::cli::{Cli, Command, ConfigCommand, IdentityCommand};
+use cryptoserve_server::cli::{Cli, Command, ConfigCommand, IdentityCommand, TlsCommand};
 use cryptoserve_server::config::{secrets, Settings};
 use cryptoserve_server::{commands, telemetry};
 
@@ -17,8 +17,18 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 #[actix_web::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    if let Command::Keygen = cli.command {
-        return commands::keygen();
+    match &cli.command {
+        Command::Keygen => return commands::keygen(),
+        Command::Tls {
+            command: TlsCommand::DevCert(args),
+        } => {
+            if let Err(error) = commands::tls_dev_cert(args) {
+                eprintln!("cryptoserve: {error:#}");
+                std::process::exit(1);
+            }
+            return Ok(());
+        }
+        _ => {}
     }
     let mut settings = match Settings::load(cli.config.as_deref()) {
         Ok(settings) => settings,
@@ -47,7 +57,7 @@ async fn main() -> anyhow::Result<()> {
             commands::serve(settings, !no_migrate).await
         }
         Command::Migrate => commands::migrate(settings).await,
-        Command::Keygen => commands::keygen(),
+        Command::Keygen | Command::Tls { .. } => Ok(()),
         Command::Identity {
             command: IdentityCommand::Create(args),
         } => commands::identity_create(settings, args).await,

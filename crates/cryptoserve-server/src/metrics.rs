@@ -81,6 +81,49 @@ pub struct Metrics {
     pub allowed_by_source: Resolved<4>,
     /// `payload_bytes{operation}` by operation.
     pub payload_by_operation: Resolved<4>,
+    /// The listener's certificate: expiry and reloads.
+    pub tls: TlsMetrics,
+}
+
+/// Certificate gauges and reload counters (present whether or not TLS is on; they stay 0
+/// without it).
+#[derive(Debug, Clone)]
+pub struct TlsMetrics {
+    /// Unix time at which the served leaf certificate expires.
+    pub certificate_expiry: IntGauge,
+    /// Certificate reloads by result (`success`, `failure`).
+    pub reloads: IntCounterVec,
+    /// 1 while the files on disk changed but could not be loaded (the old pair is still
+    /// served), else 0.
+    pub reload_failing: IntGauge,
+}
+
+impl TlsMetrics {
+    fn new(registry: &Registry) -> Result<Self, prometheus::Error> {
+        let certificate_expiry = IntGauge::new(
+            "cryptoserve_tls_certificate_expiry_timestamp_seconds",
+            "Unix time at which the served TLS certificate expires",
+        )?;
+        let reloads = IntCounterVec::new(
+            Opts::new(
+                "cryptoserve_tls_reloads_total",
+                "TLS certificate reloads by result",
+            ),
+            &["result"],
+        )?;
+        let reload_failing = IntGauge::new(
+            "cryptoserve_tls_reload_failing",
+            "1 while changed certificate files cannot be loaded and the previous pair is served",
+        )?;
+        registry.register(Box::new(certificate_expiry.clone()))?;
+        registry.register(Box::new(reloads.clone()))?;
+        registry.register(Box::new(reload_failing.clone()))?;
+        Ok(Self {
+            certificate_expiry,
+            reloads,
+            reload_failing,
+        })
+    }
 }
 
 impl Metrics {
@@ -206,6 +249,7 @@ impl Metrics {
         build_info
             .with_label_values(&[env!("CARGO_PKG_VERSION"), instance_id])
             .set(1);
+        let tls = TlsMetrics::new(&registry)?;
         Ok(Self {
             registry,
             http_requests,
@@ -228,6 +272,7 @@ impl Metrics {
             rate_limit_latency,
             allowed_by_source: Resolved::default(),
             payload_by_operation: Resolved::default(),
+            tls,
         })
     }
 

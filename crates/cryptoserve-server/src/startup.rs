@@ -19,13 +19,14 @@ use secrecy::ExposeSecret;
 
 use crate::auth::TokenService;
 use crate::client_ip::ClientIpResolver;
-use crate::config::{secrets, FailMode, Settings};
+use crate::config::{secrets, FailMode, Settings, TlsMode};
 use crate::lifecycle::Lifecycle;
 use crate::metadata::MetadataCache;
 use crate::metrics::Metrics;
 use crate::middleware::{json_error, not_found, request_id_and_errors};
 use crate::rate_limit::{RateLimiting, WorkerLane};
 use crate::state::AppState;
+use crate::tls::{ServerTls, TlsFiles};
 use crate::usage::{UsageRecorder, FLUSH_INTERVAL};
 use crate::{routes, shutdown, sync};
 
@@ -45,7 +46,10 @@ impl Default for StartOptions {
 /// A built, bound, not yet running server.
 pub struct Application {
     port: u16,
+    ops_port: Option<u16>,
     server: Server,
+    /// The plain listener for probes and scrapers (`CRYPTOSERVE_OPS_LISTEN`).
+    ops_server: Option<Server>,
     state: Arc<AppState>,
     shutdown_tx: watch::Sender<bool>,
     background: Vec<tokio::task::JoinHandle<()>>,
@@ -98,6 +102,7 @@ impl Application {
         for warning in &resolved.warnings {
             tracing::warn!("{warning}");
         }
+        let tls_mode = settings.tls_mode()?;
         let store = connect_store(&settings, &resolved).await?;
         if options.migrate {
             store.migrate().await?;
@@ -125,6 +130,35 @@ impl Application {
         );
         let metadata = Arc::new(MetadataCache::new());
         metadata.refresh(&store).await?;
+        let metrics = Arc::new(Metrics::new(&instance_id)?);
+        let tls = match tls_mode {
+            TlsMode::On {
+                cert,
+                key,
+                client_ca,
+            } => {
+                let files = TlsFiles {
+                    cert,
+                    key,
+                    client_ca,
+                };
+                Some(Arc::new(ServerTls::load(files, metrics.tls.clone())?))
+            }
+            TlsMode::Off { explicit: true } => {
+                tracing::warn!(
+                    "TLS is off (CRYPTOSERVE_TLS=off): requests, tokens and plaintext cross the \
+                     network in the clear unless a proxy on this host or a service mesh encrypts them"
+                );
+                None
+            }
+            TlsMode::Off { explicit: false } => {
+                tracing::warn!(
+                    "no CRYPTOSERVE_TLS_CERT: serving plain HTTP (development only; \
+                     `cryptoserve tls dev-cert` writes a development certificate)"
+                );
+                None
+            }
+        };
         let state = Arc::new(AppState {
             instance_id: instance_id.clone(),
             cipher,
@@ -133,9 +167,10 @@ impl Application {
             tokens,
             rate_limits: Arc::new(RateLimiting::new(limiter)),
             client_ip: ClientIpResolver::new(settings.trusted_proxies.clone()),
-            metrics: Arc::new(Metrics::new(&instance_id)?),
+            metrics,
             lifecycle: Arc::new(Lifecycle::new()),
             usage: Arc::new(UsageRecorder::new()),
+            tls,
             settings,
         });
         sync::reload_policies(&state)
@@ -169,7 +204,18 @@ impl Application {
         }
         // Subscribed before the first request, so no announcement can slip between.
         let announcements = sync::subscribe(&state);
-        let server = server.listen(listener)?.run();
+        let server = match &state.tls {
+            Some(tls) => server.listen_rustls_0_23(listener, tls.server_config()?)?,
+            None => server.listen(listener)?,
+        }
+        .run();
+        let (ops_server, ops_port) = match state.settings.ops_listen {
+            Some(addr) => {
+                let (server, port) = ops_server(&state, addr)?;
+                (Some(server), Some(port))
+            }
+            None => (None, None),
+        };
 
         let (shutdown_tx, shutdown_rx) = watch::channel(false);
         let background = vec![
@@ -182,11 +228,24 @@ impl Application {
                 Arc::clone(&state),
                 shutdown_rx.clone(),
             )),
-            tokio::spawn(flush_usage_periodically(Arc::clone(&state), shutdown_rx)),
+            tokio::spawn(flush_usage_periodically(
+                Arc::clone(&state),
+                shutdown_rx.clone(),
+            )),
         ];
+        let mut background = background;
+        if let Some(tls) = &state.tls {
+            background.push(tokio::spawn(crate::tls::reload::run(
+                Arc::clone(tls),
+                state.settings.tls_reload_interval(),
+                shutdown_rx,
+            )));
+        }
         Ok(Self {
             port,
+            ops_port,
             server,
+            ops_server,
             state,
             shutdown_tx,
             background,
@@ -196,6 +255,11 @@ impl Application {
     /// The bound port.
     pub fn port(&self) -> u16 {
         self.port
+    }
+
+    /// The ops listener's port, when `CRYPTOSERVE_OPS_LISTEN` is set.
+    pub fn ops_port(&self) -> Option<u16> {
+        self.ops_port
     }
 
     /// Serves until SIGTERM/SIGINT, then drains: readiness 503 at once, listener closed after
@@ -212,8 +276,17 @@ impl Application {
             tracing::info!("closing the listener; finishing in-flight requests");
             handle.stop(true).await;
         });
+        // Probes keep getting answers (readiness 503) while the main listener drains.
+        let ops = self.ops_server.map(|server| {
+            let handle = server.handle();
+            (handle, tokio::spawn(server))
+        });
         self.server.await?;
         signals.abort();
+        if let Some((handle, task)) = ops {
+            handle.stop(true).await;
+            let _ = task.await;
+        }
         let _ = self.shutdown_tx.send(true);
         for task in self.background {
             let _ = tokio::time::timeout(Duration::from_secs(5), task).await;
@@ -236,6 +309,29 @@ impl Application {
         tracing::info!("stopped");
         Ok(())
     }
+}
+
+/// The plain listener of `CRYPTOSERVE_OPS_LISTEN`: `/health/*` and `/metrics` only, one
+/// worker, the same state (so readiness and draining are the main listener's).
+fn ops_server(state: &Arc<AppState>, addr: std::net::SocketAddr) -> anyhow::Result<(Server, u16)> {
+    let listener = TcpListener::bind(addr)
+        .map_err(|e| anyhow::anyhow!("cannot listen on {addr} (CRYPTOSERVE_OPS_LISTEN): {e}"))?;
+    let port = listener.local_addr()?.port();
+    let data = web::Data::from(Arc::clone(state));
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(data.clone())
+            .wrap(from_fn(request_id_and_errors))
+            .configure(routes::health::configure)
+            .configure(routes::metrics::configure)
+            .default_service(web::to(not_found))
+    })
+    .disable_signals()
+    .workers(1)
+    .shutdown_timeout(state.settings.shutdown_timeout)
+    .listen(listener)?
+    .run();
+    Ok((server, port))
 }
 
 async fn flush_usage_periodically(state: Arc<AppState>, mut shutdown: watch::Receiver<bool>) {

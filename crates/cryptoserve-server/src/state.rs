@@ -12,6 +12,7 @@ use crate::lifecycle::Lifecycle;
 use crate::metadata::MetadataCache;
 use crate::metrics::Metrics;
 use crate::rate_limit::RateLimiting;
+use crate::tls::ServerTls;
 use crate::usage::UsageRecorder;
 
 /// Shared application state.
@@ -39,4 +40,6 @@ pub struct AppState {
     pub lifecycle: Arc<Lifecycle>,
     /// Crypto usage counters, flushed to the database in batches.
     pub usage: Arc<UsageRecorder>,
+    /// The main listener's TLS material; `None` when it serves plain HTTP.
+    pub tls: Option<Arc<ServerTls>>,
 }

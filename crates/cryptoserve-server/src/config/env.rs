@@ -34,6 +34,12 @@ pub const ENVIRONMENT: &[(&str, &str)] = &[
     ("CRYPTOSERVE_RATE_LIMIT_FAIL_MODE", "rate_limit_fail_mode"),
     ("CRYPTOSERVE_RATE_LIMIT_LEASE_MS", "rate_limit_lease_ms"),
     ("CRYPTOSERVE_TRANSIT_MOUNT", "transit_mount"),
+    ("CRYPTOSERVE_TLS", "tls"),
+    ("CRYPTOSERVE_TLS_CERT", "tls_cert"),
+    ("CRYPTOSERVE_TLS_KEY", "tls_key"),
+    ("CRYPTOSERVE_TLS_CLIENT_CA", "tls_client_ca"),
+    ("CRYPTOSERVE_TLS_RELOAD_INTERVAL", "tls_reload_interval"),
+    ("CRYPTOSERVE_OPS_LISTEN", "ops_listen"),
 ];
 
 /// Settings that hold lists; their environment values are comma-separated.

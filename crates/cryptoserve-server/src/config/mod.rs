@@ -7,15 +7,18 @@
 //!
 //! - `env.rs`: the environment-name table and how lists are split.
 //! - `settings.rs`: the typed [`Settings`] the rest of the server reads.
+//! - `tls.rs`: the TLS switch and files, and how the main listener serves.
 //! - `secrets.rs`: resolving master key / JWT secret / salt, including development defaults
 //!   kept in the data directory.
 
 pub mod env;
 pub mod secrets;
 pub mod settings;
+pub mod tls;
 
 pub use secrets::ResolvedSecrets;
 pub use settings::{Environment, FailMode, LogFormat, Settings};
+pub use tls::{TlsMode, TlsSwitch};
 
 /// Why the configuration cannot be used. Messages name the setting and say how to fix it.
 #[derive(Debug, thiserror::Error)]

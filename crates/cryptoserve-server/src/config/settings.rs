@@ -9,6 +9,7 @@ use secrecy::SecretString;
 use serde::Deserialize;
 
 use super::env::{split_list, ENVIRONMENT, LIST_KEYS};
+use super::tls::TlsSwitch;
 use super::ConfigError;
 
 /// `development` generates secrets and a SQLite database; `production` refuses to start
@@ -105,6 +106,21 @@ pub struct Settings {
     /// `CRYPTOSERVE_TRANSIT_MOUNT`: the mount the Vault-Transit-compatible API answers under,
     /// `/v1/<mount>/...` ("transit").
     pub transit_mount: String,
+    /// `CRYPTOSERVE_TLS`: `on` or `off`; unset: TLS when `CRYPTOSERVE_TLS_CERT` is set.
+    pub tls: Option<TlsSwitch>,
+    /// `CRYPTOSERVE_TLS_CERT`: PEM certificate chain of the main listener.
+    pub tls_cert: Option<PathBuf>,
+    /// `CRYPTOSERVE_TLS_KEY`: PEM private key of that certificate.
+    pub tls_key: Option<PathBuf>,
+    /// `CRYPTOSERVE_TLS_CLIENT_CA`: PEM CA bundle; when set, clients must present a
+    /// certificate it signed (mutual TLS).
+    pub tls_client_ca: Option<PathBuf>,
+    /// `CRYPTOSERVE_TLS_RELOAD_INTERVAL`: seconds between checks of the certificate files for
+    /// changes (10); 0 reloads on SIGHUP only.
+    pub tls_reload_interval: u64,
+    /// `CRYPTOSERVE_OPS_LISTEN`: optional plain-HTTP listener serving only `/health/*` and
+    /// `/metrics`, for probes and scrapers that hold no client certificate.
+    pub ops_listen: Option<SocketAddr>,
 }
 
 impl Settings {
@@ -138,7 +154,8 @@ impl Settings {
             .set_default("rate_limit_fallback_instances", 1)?
             .set_default("rate_limit_fail_mode", "open")?
             .set_default("rate_limit_lease_ms", 50)?
-            .set_default("transit_mount", "transit")?;
+            .set_default("transit_mount", "transit")?
+            .set_default("tls_reload_interval", 10)?;
         if let Some(path) = file {
             builder = builder.add_source(config::File::from(path).required(true));
         }
@@ -192,7 +209,7 @@ impl Settings {
                     .into(),
             });
         }
-        Ok(())
+        self.check_tls()
     }
 
     /// The instance id: configured, else the hostname, else "cryptoserve".

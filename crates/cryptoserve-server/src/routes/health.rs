@@ -11,7 +11,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use utoipa::OpenApi;
 
 use cryptoserve_api::{
-    Check, Deep, DeepConfiguration, DeepDatabase, DeepKeyring, DeepMetadata, Live, Ready,
+    Check, Deep, DeepConfiguration, DeepDatabase, DeepKeyring, DeepMetadata, DeepTls, Live, Ready,
     ReadyChecks,
 };
 
@@ -180,6 +180,20 @@ async fn deep(state: web::Data<AppState>, req: HttpRequest) -> ApiResult<HttpRes
     if settings.trusted_proxies.is_empty() {
         warnings.push("no CRYPTOSERVE_TRUSTED_PROXIES: X-Forwarded-For is ignored");
     }
+    let tls = tls_report(&state);
+    if !tls.enabled {
+        warnings.push(if tls.mode == "off" {
+            "TLS is off (CRYPTOSERVE_TLS=off): something else must encrypt this hop"
+        } else {
+            "no TLS certificate: serving plain HTTP"
+        });
+    }
+    if tls.certificate_days_left.is_some_and(|days| days < 14) {
+        warnings.push("the TLS certificate expires in less than 14 days");
+    }
+    if tls.reload_error.is_some() {
+        warnings.push("the last TLS certificate reload failed");
+    }
     let healthy = database.status == "ok" && self_test.status == "ok";
     let keyring = state.cipher.keyring();
     let body = Deep {
@@ -208,10 +222,39 @@ async fn deep(state: web::Data<AppState>, req: HttpRequest) -> ApiResult<HttpRes
             environment: format!("{:?}", settings.env).to_lowercase(),
             warnings: warnings.into_iter().map(str::to_owned).collect(),
         },
+        tls,
     };
     Ok(if healthy {
         HttpResponse::Ok().json(body)
     } else {
         HttpResponse::ServiceUnavailable().json(body)
     })
+}
+
+fn tls_report(state: &AppState) -> DeepTls {
+    let Some(tls) = &state.tls else {
+        let explicit = state.settings.tls == Some(crate::config::TlsSwitch::Off);
+        return DeepTls {
+            enabled: false,
+            mode: if explicit { "off" } else { "not_configured" }.to_owned(),
+            client_auth: false,
+            certificate_subject: None,
+            certificate_not_after: None,
+            certificate_days_left: None,
+            reload_error: None,
+        };
+    };
+    let status = tls.status();
+    let not_after = chrono::DateTime::from_timestamp(status.not_after, 0);
+    DeepTls {
+        enabled: true,
+        mode: "on".to_owned(),
+        client_auth: tls.client_auth(),
+        certificate_subject: Some(status.subject),
+        certificate_not_after: not_after.map(|t| t.to_rfc3339()),
+        certificate_days_left: Some(
+            (status.not_after - chrono::Utc::now().timestamp()).div_euclid(86_400),
+        ),
+        reload_error: status.reload_error,
+    }
 }
