@@ -1,6 +1,9 @@
 # syntax=docker/dockerfile:1.7
 #
-# CryptoServe server image: `cryptoserve serve` on 0.0.0.0:8003 as uid 10001.
+# CryptoServe server image: `cryptoserve serve` on 0.0.0.0:8003 as uid 10001, plus a plain
+# health-and-metrics listener on 0.0.0.0:9003 (CRYPTOSERVE_OPS_LISTEN). Give it a certificate
+# (CRYPTOSERVE_TLS_CERT/_KEY, optionally CRYPTOSERVE_TLS_CLIENT_CA) and 8003 speaks TLS only;
+# in production the server refuses to start without one unless CRYPTOSERVE_TLS=off.
 #   docker build -t cryptoserve:local .
 # Stages: chef (tooling) -> planner (dependency recipe) -> builder (deps layer, then our code)
 # -> runtime (debian slim, the binary and a bash-only healthcheck).
@@ -34,13 +37,16 @@ RUN apt-get update \
        --shell /usr/sbin/nologin cryptoserve
 
 # Probe for Docker/compose healthchecks without curl: bash's /dev/tcp, one HTTP/1.0 GET,
-# success only on a 200 status line. Kubernetes probes use httpGet and do not need it.
+# success only on a 200 status line. It asks the plain ops listener (CRYPTOSERVE_OPS_LISTEN),
+# which needs no TLS and no client certificate; without one it falls back to
+# CRYPTOSERVE_LISTEN, which only works while that listener is plain HTTP
+# (CRYPTOSERVE_TLS=off). Kubernetes probes use httpGet on the ops port and do not need it.
 COPY --chmod=0755 <<'SCRIPT' /usr/local/bin/cryptoserve-healthcheck
 #!/bin/bash
 # Usage: cryptoserve-healthcheck [path]   (default /health/live); exit 0 on HTTP 200.
 set -eu
 path="${1:-/health/live}"
-listen="${CRYPTOSERVE_LISTEN:-0.0.0.0:8003}"
+listen="${CRYPTOSERVE_OPS_LISTEN:-${CRYPTOSERVE_LISTEN:-0.0.0.0:8003}}"
 port="${listen##*:}"
 exec 3<>"/dev/tcp/127.0.0.1/${port}"
 printf "GET %s HTTP/1.0\r\nHost: localhost\r\n\r\n" "$path" >&3
@@ -54,10 +60,12 @@ SCRIPT
 COPY --from=builder /usr/local/bin/cryptoserve /usr/local/bin/cryptoserve
 
 ENV CRYPTOSERVE_LISTEN=0.0.0.0:8003 \
+    CRYPTOSERVE_OPS_LISTEN=0.0.0.0:9003 \
     CRYPTOSERVE_ENV=production \
     CRYPTOSERVE_LOG_FORMAT=json
 USER 10001:10001
-EXPOSE 8003
+# 8003: the API (TLS when a certificate is set); 9003: /health/* and /metrics, plain HTTP.
+EXPOSE 8003 9003
 # The server turns SIGTERM into: readiness 503, wait CRYPTOSERVE_SHUTDOWN_DELAY, drain.
 STOPSIGNAL SIGTERM
 HEALTHCHECK --interval=10s --timeout=3s --start-period=20s --retries=3 \

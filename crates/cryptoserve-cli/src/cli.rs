@@ -17,6 +17,9 @@ Configuration (flags win over the environment, which wins over the profile file)
   CRYPTOSERVE_TOKEN         bearer token (or CRYPTOSERVE_TOKEN_FILE: a file holding it)
   CRYPTOSERVE_PROFILE       profile of ~/.config/cryptoserve/config.toml (default: default)
   CRYPTOSERVE_CONFIG_DIR    directory of config.toml (default: ~/.config/cryptoserve)
+  CRYPTOSERVE_CACERT        PEM CA file: trust only these CAs for https:// (like --cacert)
+  CRYPTOSERVE_CLIENT_CERT   PEM client certificate for mutual TLS, with
+  CRYPTOSERVE_CLIENT_KEY    its private key
 
 Exit codes:
   0  success
@@ -25,7 +28,9 @@ Exit codes:
   3  authentication or authorisation refused (401, 403)
   4  not found (404: unknown context, identity or override)
   5  rate limited (429, after the allowed waits)
-  6  server unavailable: connection failed, timed out, 5xx, or an instance not ready
+  6  server unavailable: connection failed, timed out, TLS handshake failed (untrusted,
+     expired or wrong-host certificate, client certificate refused), 5xx, or an instance
+     not ready
   7  data refused: decryption failed, a tampered, truncated or foreign file, or an invalid
      request (400, 409, 413)
 
@@ -78,6 +83,17 @@ pub struct Global {
     /// `default`]
     #[arg(long, global = true, value_name = "NAME")]
     pub profile: Option<String>,
+    /// Trust only the CA certificates in this PEM file for https:// addresses, not the
+    /// built-in roots [default: $CRYPTOSERVE_CACERT, then the profile's `cacert`]
+    #[arg(long, global = true, value_name = "FILE")]
+    pub cacert: Option<PathBuf>,
+    /// Client certificate (PEM, chain allowed) for servers that require mutual TLS; needs
+    /// --client-key [default: $CRYPTOSERVE_CLIENT_CERT]
+    #[arg(long, global = true, value_name = "FILE")]
+    pub client_cert: Option<PathBuf>,
+    /// Private key (PEM) of --client-cert [default: $CRYPTOSERVE_CLIENT_KEY]
+    #[arg(long, global = true, value_name = "FILE")]
+    pub client_key: Option<PathBuf>,
     /// Output: `text` (tables for admin commands, raw data for data commands) or `json` (one
     /// JSON document)
     #[arg(long, global = true, value_enum, default_value_t = Format::Text)]
@@ -102,6 +118,9 @@ impl std::fmt::Debug for Global {
             .field("token", &self.token.as_ref().map(|_| "[redacted]"))
             .field("token_file", &self.token_file)
             .field("profile", &self.profile)
+            .field("cacert", &self.cacert)
+            .field("client_cert", &self.client_cert)
+            .field("client_key", &self.client_key)
             .field("format", &self.format)
             .field("timeout", &self.timeout)
             .field("max_rate_limit_waits", &self.max_rate_limit_waits)

@@ -22,6 +22,15 @@ pub fn client(global: &Global) -> Result<Client> {
     if let Some(profile) = &global.profile {
         builder = builder.profile(profile.clone());
     }
+    if let Some(path) = &global.cacert {
+        builder = builder.ca_cert_file(path.clone());
+    }
+    if let Some(path) = &global.client_cert {
+        builder = builder.client_cert_file(path.clone());
+    }
+    if let Some(path) = &global.client_key {
+        builder = builder.client_key_file(path.clone());
+    }
     if let Some(timeout) = global.timeout {
         builder = builder.timeout(timeout);
     }

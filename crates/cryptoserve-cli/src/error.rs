@@ -3,7 +3,7 @@
 //! Messages never contain a token or plaintext: server messages do not quote request values,
 //! and local errors name files and operations only.
 
-use cryptoserve_client::Error as ApiError;
+use cryptoserve_client::{Error as ApiError, TlsFailure};
 use cryptoserve_core::CoreError;
 
 /// Exit code of any failure without a more specific one.
@@ -108,14 +108,15 @@ fn api_exit_code(error: &ApiError) -> u8 {
         ApiError::Unauthorized(_) | ApiError::Forbidden(_) => EXIT_AUTH,
         ApiError::UnknownContext(_) | ApiError::NotFound(_) => EXIT_NOT_FOUND,
         ApiError::RateLimited { .. } => EXIT_RATE_LIMITED,
-        ApiError::ServiceUnavailable(_) | ApiError::Server(_) | ApiError::Transport { .. } => {
-            EXIT_UNAVAILABLE
-        }
+        ApiError::ServiceUnavailable(_)
+        | ApiError::Server(_)
+        | ApiError::Transport { .. }
+        | ApiError::Tls { .. } => EXIT_UNAVAILABLE,
         ApiError::DecryptionFailed(_)
         | ApiError::InvalidRequest(_)
         | ApiError::Conflict(_)
         | ApiError::PayloadTooLarge(_) => EXIT_DATA_REFUSED,
-        ApiError::Config(_) => EXIT_USAGE,
+        ApiError::Config(_) | ApiError::TlsFile { .. } => EXIT_USAGE,
         _ => EXIT_OTHER,
     }
 }
@@ -155,7 +156,21 @@ fn describe_api(error: &ApiError) -> String {
         ApiError::InvalidResponse { detail, .. } => {
             format!("unexpected response from the server: {detail}")
         }
+        ApiError::Tls {
+            address,
+            kind,
+            detail,
+            ..
+        } => {
+            return format!(
+                "TLS handshake with {address} failed: {detail} ({})",
+                tls_hint(*kind)
+            )
+        }
         ApiError::Config(message) => return format!("configuration: {message}"),
+        ApiError::TlsFile { what, path, detail } => {
+            return format!("configuration: {what} {}: {detail}", path.display())
+        }
         ApiError::PayloadTooLarge(failure) => format!(
             "{} (the server's body limit; use `cs encrypt-file` for large data)",
             failure.message
@@ -183,6 +198,20 @@ fn describe_api(error: &ApiError) -> String {
         line.push_str(&format!(" (request id {id})"));
     }
     line
+}
+
+/// What a failed handshake means for someone at the command line, and what to pass.
+fn tls_hint(kind: TlsFailure) -> &'static str {
+    match kind {
+        TlsFailure::UnknownIssuer => {
+            "the server's certificate is not signed by a trusted CA: pass its CA file with \
+             --cacert or $CRYPTOSERVE_CACERT"
+        }
+        TlsFailure::ClientCertificateRequired => {
+            "the server requires a client certificate: pass --client-cert and --client-key"
+        }
+        other => other.explanation(),
+    }
 }
 
 /// A short name of the refusal, prefixed to the server's message.

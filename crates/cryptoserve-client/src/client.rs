@@ -81,6 +81,7 @@ impl std::fmt::Debug for ClientBuilder {
             .field("token", &self.explicit.token.as_ref().map(|_| "[redacted]"))
             .field("token_file", &self.explicit.token_file)
             .field("profile", &self.explicit.profile)
+            .field("tls", &self.explicit.tls)
             .field("ignore_environment", &self.ignore_environment)
             .field("retry", &self.retry)
             .finish_non_exhaustive()
@@ -156,7 +157,31 @@ impl ClientBuilder {
         self
     }
 
-    /// Trusts an extra CA (PEM), e.g. a private one the servers' certificates chain to.
+    /// Trusts only the CA certificates in this PEM file (a bundle is fine), not the built-in
+    /// roots, like `curl --cacert`: the servers' certificates must chain to one of them.
+    /// Overrides `CRYPTOSERVE_CACERT` and the profile's `cacert`.
+    pub fn ca_cert_file(mut self, path: impl Into<PathBuf>) -> Self {
+        self.explicit.tls.ca_cert = Some(path.into());
+        self
+    }
+
+    /// Presents this PEM certificate (chain allowed) when a server asks for one (mutual
+    /// TLS); needs [`ClientBuilder::client_key_file`] or `CRYPTOSERVE_CLIENT_KEY`. Overrides
+    /// `CRYPTOSERVE_CLIENT_CERT` and the profile's `client_cert`.
+    pub fn client_cert_file(mut self, path: impl Into<PathBuf>) -> Self {
+        self.explicit.tls.client_cert = Some(path.into());
+        self
+    }
+
+    /// The PEM private key (PKCS#8, SEC1 or PKCS#1) of the client certificate. Overrides
+    /// `CRYPTOSERVE_CLIENT_KEY` and the profile's `client_key`.
+    pub fn client_key_file(mut self, path: impl Into<PathBuf>) -> Self {
+        self.explicit.tls.client_key = Some(path.into());
+        self
+    }
+
+    /// Trusts an extra CA (PEM), e.g. a private one the servers' certificates chain to, in
+    /// addition to the built-in roots or the CA file.
     pub fn root_certificate_pem(mut self, pem: &[u8]) -> Result<Self> {
         let certificate = reqwest::Certificate::from_pem(pem)
             .map_err(|error| Error::Config(format!("CA certificate: {error}")))?;
@@ -165,7 +190,9 @@ impl ClientBuilder {
     }
 
     /// Resolves the configuration and builds the client. Fails with [`Error::Config`] when
-    /// there is no address or a file cannot be read; nothing is sent.
+    /// there is no address or a file cannot be read, and with [`Error::TlsFile`] when a CA,
+    /// certificate or key file is unreadable, not PEM, or the key does not match the
+    /// certificate; nothing is sent.
     pub fn build(self) -> Result<Client> {
         let ignore = self.ignore_environment;
         let env = move |name: &str| {
@@ -180,6 +207,7 @@ impl ClientBuilder {
             .timeout(resolved.timeout.unwrap_or(DEFAULT_TIMEOUT))
             .connect_timeout(self.connect_timeout.unwrap_or(DEFAULT_CONNECT_TIMEOUT))
             .user_agent(concat!("cryptoserve-client/", env!("CARGO_PKG_VERSION")));
+        http = resolved.tls.apply(http)?;
         for certificate in self.root_certificates {
             http = http.add_root_certificate(certificate);
         }

@@ -1,14 +1,21 @@
-//! Where a client's addresses, token and timeout come from, in order: explicit builder
-//! arguments, then the environment (`CRYPTOSERVE_ADDR`, `CRYPTOSERVE_TOKEN`,
-//! `CRYPTOSERVE_TOKEN_FILE`, `CRYPTOSERVE_PROFILE`), then a profile in
+//! Where a client's addresses, token, TLS files and timeout come from, in order: explicit
+//! builder arguments, then the environment (`CRYPTOSERVE_ADDR`, `CRYPTOSERVE_TOKEN`,
+//! `CRYPTOSERVE_TOKEN_FILE`, `CRYPTOSERVE_CACERT`, `CRYPTOSERVE_CLIENT_CERT`,
+//! `CRYPTOSERVE_CLIENT_KEY`, `CRYPTOSERVE_PROFILE`), then a profile in
 //! `~/.config/cryptoserve/config.toml` (or `$XDG_CONFIG_HOME/cryptoserve/`):
 //!
 //! ```toml
 //! [profiles.default]
 //! addr = ["https://cs-1.internal:8003", "https://cs-2.internal:8003"]
 //! token_file = "ops.token"          # relative to the config directory; or token = "..."
+//! cacert = "ca.crt"                 # trust only this CA (PEM bundle), like curl --cacert
+//! client_cert = "client.crt"        # mutual TLS: this certificate (PEM, chain allowed)
+//! client_key = "client.key"         # and its private key (PEM)
 //! timeout_secs = 10
 //! ```
+//!
+//! Each TLS file is resolved on its own (a flag for the certificate and the environment for
+//! the key is fine), but a client certificate needs its key and the other way round.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -20,6 +27,7 @@ use serde::Deserialize;
 use zeroize::Zeroizing;
 
 use crate::error::{Error, Result};
+use crate::tls::TlsFiles;
 
 /// Comma-separated base URLs.
 pub const ENV_ADDR: &str = "CRYPTOSERVE_ADDR";
@@ -27,6 +35,12 @@ pub const ENV_ADDR: &str = "CRYPTOSERVE_ADDR";
 pub const ENV_TOKEN: &str = "CRYPTOSERVE_TOKEN";
 /// A file holding the bearer token.
 pub const ENV_TOKEN_FILE: &str = "CRYPTOSERVE_TOKEN_FILE";
+/// A PEM file of CA certificates: when set, the only CAs trusted (the built-in roots are not).
+pub const ENV_CACERT: &str = "CRYPTOSERVE_CACERT";
+/// A PEM client certificate (chain allowed) for mutual TLS; needs [`ENV_CLIENT_KEY`].
+pub const ENV_CLIENT_CERT: &str = "CRYPTOSERVE_CLIENT_CERT";
+/// The PEM private key of [`ENV_CLIENT_CERT`] (PKCS#8, SEC1 or PKCS#1).
+pub const ENV_CLIENT_KEY: &str = "CRYPTOSERVE_CLIENT_KEY";
 /// Which profile of the config file to use (default `default`).
 pub const ENV_PROFILE: &str = "CRYPTOSERVE_PROFILE";
 /// The directory holding `config.toml` (default `~/.config/cryptoserve`).
@@ -54,6 +68,12 @@ pub(crate) struct Profile {
     token_file: Option<PathBuf>,
     /// Per-request timeout.
     timeout_secs: Option<u64>,
+    /// CA bundle to trust instead of the built-in roots, relative to the config directory.
+    cacert: Option<PathBuf>,
+    /// Client certificate for mutual TLS, relative to the config directory.
+    client_cert: Option<PathBuf>,
+    /// Its private key, relative to the config directory.
+    client_key: Option<PathBuf>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -72,6 +92,7 @@ pub(crate) struct Explicit {
     pub profile: Option<String>,
     pub config_dir: Option<PathBuf>,
     pub timeout: Option<Duration>,
+    pub tls: TlsFiles,
 }
 
 /// The outcome of resolution.
@@ -80,6 +101,7 @@ pub(crate) struct Resolved {
     pub addresses: Vec<Url>,
     pub token: Option<SecretString>,
     pub timeout: Option<Duration>,
+    pub tls: TlsFiles,
 }
 
 /// Resolves `explicit` over the environment (read through `env`) over the profile file.
@@ -105,6 +127,8 @@ pub(crate) fn resolve(
         }
         None => Profile::default(),
     };
+    // Files named in the profile are relative to the config directory.
+    let base = config_dir.unwrap_or_default();
 
     let addresses = match (explicit.addresses, var(ENV_ADDR), profile.addr) {
         (Some(list), _, _) => list,
@@ -126,7 +150,6 @@ pub(crate) fn resolve(
     } else if let Some(token) = profile.token {
         Some(token)
     } else if let Some(path) = profile.token_file {
-        let base = config_dir.unwrap_or_default();
         Some(read_token(&base.join(path))?)
     } else {
         None
@@ -135,10 +158,25 @@ pub(crate) fn resolve(
     let timeout = explicit
         .timeout
         .or(profile.timeout_secs.map(Duration::from_secs));
+    let pick = |explicit: Option<PathBuf>, name: &str, file: Option<PathBuf>| {
+        explicit
+            .or_else(|| var(name).map(PathBuf::from))
+            .or_else(|| file.map(|path| base.join(path)))
+    };
+    let tls = TlsFiles {
+        ca_cert: pick(explicit.tls.ca_cert, ENV_CACERT, profile.cacert),
+        client_cert: pick(
+            explicit.tls.client_cert,
+            ENV_CLIENT_CERT,
+            profile.client_cert,
+        ),
+        client_key: pick(explicit.tls.client_key, ENV_CLIENT_KEY, profile.client_key),
+    };
     Ok(Resolved {
         addresses,
         token,
         timeout,
+        tls,
     })
 }
 
@@ -303,6 +341,41 @@ mod tests {
         };
         let error = resolve(missing, &env).unwrap_err();
         assert!(error.to_string().contains("profiles.staging"), "{error}");
+    }
+
+    #[test]
+    fn tls_files_resolve_one_by_one_and_profile_paths_are_relative_to_its_directory() {
+        let dir = config_dir(
+            "[profiles.default]\naddr = \"https://a:1\"\ncacert = \"ca.crt\"\n\
+             client_cert = \"/etc/cs/client.crt\"\nclient_key = \"client.key\"\n",
+        );
+        let dir_text = dir.path().to_str().unwrap();
+        let from_file = resolve(Explicit::default(), &env_of(&[(ENV_CONFIG_DIR, dir_text)]))
+            .unwrap()
+            .tls;
+        assert_eq!(from_file.ca_cert, Some(dir.path().join("ca.crt")));
+        assert_eq!(
+            from_file.client_cert,
+            Some(PathBuf::from("/etc/cs/client.crt"))
+        );
+        assert_eq!(from_file.client_key, Some(dir.path().join("client.key")));
+
+        let env = env_of(&[
+            (ENV_CONFIG_DIR, dir_text),
+            (ENV_CACERT, "/env/ca.pem"),
+            (ENV_CLIENT_KEY, "/env/client.key"),
+        ]);
+        let explicit = Explicit {
+            tls: TlsFiles {
+                ca_cert: Some("flag-ca.pem".into()),
+                ..TlsFiles::default()
+            },
+            ..Explicit::default()
+        };
+        let mixed = resolve(explicit, &env).unwrap().tls;
+        assert_eq!(mixed.ca_cert, Some(PathBuf::from("flag-ca.pem")));
+        assert_eq!(mixed.client_cert, Some(PathBuf::from("/etc/cs/client.crt")));
+        assert_eq!(mixed.client_key, Some(PathBuf::from("/env/client.key")));
     }
 
     #[test]

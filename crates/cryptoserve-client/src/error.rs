@@ -2,7 +2,10 @@
 //! `code`s and carry the message and the request id; transport and configuration failures
 //! say what was being attempted.
 
+use std::path::PathBuf;
 use std::time::Duration;
+
+use crate::tls::TlsFailure;
 
 /// What the server said about a failed request.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -81,6 +84,21 @@ pub enum Error {
         #[source]
         source: reqwest::Error,
     },
+    /// The TLS handshake failed: the server's certificate is not trusted, has expired or names
+    /// another host, or the server refused this client's certificate. Not transient: the call
+    /// is never repeated at that address (other addresses are still tried).
+    #[error("TLS handshake with {address} failed: {detail} ({})", kind.explanation())]
+    Tls {
+        /// The base address whose handshake failed (the last one tried).
+        address: String,
+        /// What was wrong.
+        kind: TlsFailure,
+        /// rustls' description, e.g. `invalid peer certificate: UnknownIssuer`.
+        detail: String,
+        /// The error as reqwest reported it.
+        #[source]
+        source: reqwest::Error,
+    },
     /// An answer this client cannot read (not the documented JSON or base64).
     #[error("unexpected response from the server ({detail}); request id {request_id:?}")]
     InvalidResponse {
@@ -93,6 +111,17 @@ pub enum Error {
     /// token file.
     #[error("client configuration: {0}")]
     Config(String),
+    /// A TLS file (CA bundle, client certificate or key) cannot be read or used. The message
+    /// names the file and never quotes its contents.
+    #[error("client configuration: {what} {}: {detail}", path.display())]
+    TlsFile {
+        /// Which file: `CA file`, `client certificate` or `client key`.
+        what: &'static str,
+        /// Its path.
+        path: PathBuf,
+        /// What is wrong with it.
+        detail: String,
+    },
 }
 
 /// Crate result alias.
@@ -135,7 +164,11 @@ impl Error {
             | Self::PayloadTooLarge(f)
             | Self::ServiceUnavailable(f)
             | Self::Server(f) => Some(f),
-            Self::Transport { .. } | Self::InvalidResponse { .. } | Self::Config(_) => None,
+            Self::Transport { .. }
+            | Self::Tls { .. }
+            | Self::InvalidResponse { .. }
+            | Self::Config(_)
+            | Self::TlsFile { .. } => None,
         }
     }
 

@@ -64,6 +64,7 @@ impl Client {
                     address: address.to_string(),
                     source,
                 }),
+                Attempt::Refused(error) => Err(error),
             };
             all.push(InstanceReadiness {
                 address: address.clone(),

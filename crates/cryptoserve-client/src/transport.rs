@@ -1,8 +1,8 @@
 //! One call, end to end: build the request for an address, send it, and decide what an
 //! outcome means: success, wait and resend (429 with `Retry-After`), move to the next
-//! address (no connection; or, for calls safe to repeat, a timeout, reset or 502/503/504),
-//! or a typed error. Every attempt runs in a `cryptoserve.request` span; every retry logs a
-//! warning with its reason.
+//! address (no connection or a failed TLS handshake; or, for calls safe to repeat, a timeout,
+//! reset or 502/503/504), or a typed error. Every attempt runs in a `cryptoserve.request`
+//! span; every retry logs a warning with its reason.
 
 use std::sync::atomic::Ordering;
 
@@ -16,6 +16,7 @@ use zeroize::Zeroizing;
 
 use crate::error::{Error, Failure, Result};
 use crate::retry::{parse_retry_after, Repeat};
+use crate::tls;
 use crate::Client;
 
 /// The header carrying the request id both ways.
@@ -119,6 +120,9 @@ pub(crate) enum Attempt {
     NotSent(reqwest::Error),
     /// Sent, or maybe sent, and then lost (timeout, reset): only safe calls go elsewhere.
     Lost(reqwest::Error),
+    /// The TLS handshake failed (an [`Error::Tls`]): the server never read the request, so
+    /// any call may go elsewhere, but never again to this address.
+    Refused(Error),
 }
 
 impl Client {
@@ -155,6 +159,15 @@ impl Client {
                         span.in_scope(|| tracing::warn!(error = %source, "no connection; trying the next address"));
                     }
                     last_error = Some(Error::Transport { address, source });
+                    step += 1;
+                }
+                Attempt::Refused(error) => {
+                    if more {
+                        span.in_scope(
+                            || tracing::warn!(%error, "TLS refused; trying the next address"),
+                        );
+                    }
+                    last_error = Some(error);
                     step += 1;
                 }
                 Attempt::Lost(source) => {
@@ -221,8 +234,7 @@ impl Client {
         let request = self.request(&inner.addresses[index], call, request_id);
         let response = match request.send().await {
             Ok(response) => response,
-            Err(error) if error.is_connect() => return Attempt::NotSent(error),
-            Err(error) => return Attempt::Lost(error),
+            Err(source) => return unanswered(&inner.addresses[index], source),
         };
         let status = response.status();
         let header = |name| {
@@ -241,6 +253,7 @@ impl Client {
                 request_id: echoed.or_else(|| Some(request_id.to_owned())),
                 retry_after,
             }),
+            // The server answered, so it read the request: never a handshake failure.
             Err(error) => Attempt::Lost(error),
         }
     }
@@ -274,6 +287,20 @@ impl Client {
                 .body(body.clone());
         }
         request
+    }
+}
+
+/// An attempt without an answer: a failed TLS handshake, no connection, or lost on the way.
+fn unanswered(address: &Url, source: reqwest::Error) -> Attempt {
+    match tls::failure_of(&source) {
+        Some((kind, detail)) => Attempt::Refused(Error::Tls {
+            address: address.to_string(),
+            kind,
+            detail,
+            source,
+        }),
+        None if source.is_connect() => Attempt::NotSent(source),
+        None => Attempt::Lost(source),
     }
 }
 

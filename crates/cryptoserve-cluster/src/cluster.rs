@@ -50,6 +50,9 @@ pub struct ClusterOptions {
     pub rust_log: String,
     /// Further environment for every server process (applied last, so it can override).
     pub extra_env: Vec<(String, String)>,
+    /// TLS files for nginx (`cryptoserve tls dev-cert --out` layout).
+    // TLS: wired by the lead
+    pub tls_dir: PathBuf,
 }
 
 impl Default for ClusterOptions {
@@ -67,6 +70,8 @@ impl Default for ClusterOptions {
             db_max_overflow: 5,
             rust_log: "info".to_owned(),
             extra_env: Vec::new(),
+            // TLS: wired by the lead
+            tls_dir: PathBuf::from("tls"),
         }
     }
 }
@@ -168,8 +173,14 @@ impl Cluster {
                 listen_port: port,
                 upstreams: pool_addrs(&backends),
                 main_conf,
+                // TLS: wired by the lead
+                tls_dir: options.tls_dir.clone(),
             })?,
-            None => Nginx::start_on_free_port(pool_addrs(&backends), main_conf)?,
+            None => Nginx::start_on_free_port(
+                pool_addrs(&backends),
+                main_conf,
+                options.tls_dir.clone(),
+            )?,
         };
         let admin_token = env
             .run(&[

@@ -46,6 +46,11 @@ async fn main() -> anyhow::Result<()> {
     let log_guard = telemetry::init(settings.log_format(), &settings.instance_id());
     let result = match cli.command {
         Command::Serve { no_migrate } => {
+            if let Err(error) = settings.tls_mode() {
+                drop(log_guard);
+                eprintln!("cryptoserve: {error}");
+                std::process::exit(2);
+            }
             match secrets::resolve(&settings) {
                 Ok(resolved) => commands::print_warnings(&resolved.warnings),
                 Err(error) => {

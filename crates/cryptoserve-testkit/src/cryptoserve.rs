@@ -2,6 +2,11 @@
 //! directory (embedded default: SQLite, generated development secrets), an admin token made
 //! with the offline `cryptoserve identity create`, killed when dropped. For tests of programs
 //! that talk to a server over HTTP (the client crate, the `cs` CLI).
+//!
+//! [`CryptoServe::start_tls`] serves TLS with certificates from `cryptoserve tls dev-cert`
+//! (optionally requiring client certificates); [`CryptoServe::start_with`] takes any
+//! [`ServeOptions`]. Readiness is always probed on the plain ops listener
+//! (`CRYPTOSERVE_OPS_LISTEN`, its own free port), so probing needs no TLS.
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -56,23 +61,75 @@ fn find_or_build() -> Result<PathBuf> {
     Ok(profile_dir.join("cryptoserve"))
 }
 
+/// How to start the server beyond the defaults.
+#[derive(Debug, Clone, Default)]
+pub struct ServeOptions {
+    /// TLS files; `None` serves plain HTTP.
+    pub tls: Option<ServeTls>,
+    /// More environment for `serve` (applied last).
+    pub env: Vec<(String, String)>,
+}
+
+/// The certificate files the server is started with.
+#[derive(Debug, Clone)]
+pub struct ServeTls {
+    /// `CRYPTOSERVE_TLS_CERT`.
+    pub cert: PathBuf,
+    /// `CRYPTOSERVE_TLS_KEY`.
+    pub key: PathBuf,
+    /// `CRYPTOSERVE_TLS_CLIENT_CA` (mutual TLS) when set.
+    pub client_ca: Option<PathBuf>,
+}
+
 /// A running `cryptoserve serve`.
 #[derive(Debug)]
 pub struct CryptoServe {
     child: Child,
     dir: tempfile::TempDir,
     port: u16,
-    /// `http://127.0.0.1:<port>`.
+    ops_port: u16,
+    /// `http://127.0.0.1:<port>`, or `https://localhost:<port>` over TLS.
     pub address: String,
     /// An admin token (all contexts).
     pub admin_token: String,
 }
 
 impl CryptoServe {
-    /// Starts a server and waits until `/health/ready` answers 200.
+    /// Starts a plain-HTTP server and waits until `/health/ready` answers 200.
     pub fn start() -> Result<Self> {
+        Self::start_with(ServeOptions::default())
+    }
+
+    /// Starts a TLS server with a fresh development CA (`cryptoserve tls dev-cert` into
+    /// [`CryptoServe::tls_dir`]); with `mutual`, clients must present a certificate from that
+    /// CA (`client.crt`/`client.key` there).
+    pub fn start_tls(mutual: bool) -> Result<Self> {
         let dir = tempfile::tempdir().map_err(io_err("creating a temp dir"))?;
+        let certs = dir.path().join("tls");
+        write_dev_certs(&certs)?;
+        let tls = ServeTls {
+            cert: certs.join("server.crt"),
+            key: certs.join("server.key"),
+            client_ca: mutual.then(|| certs.join("ca.crt")),
+        };
+        Self::start_in(
+            dir,
+            ServeOptions {
+                tls: Some(tls),
+                env: Vec::new(),
+            },
+        )
+    }
+
+    /// Starts a server with `options` and waits until `/health/ready` answers 200.
+    pub fn start_with(options: ServeOptions) -> Result<Self> {
+        let dir = tempfile::tempdir().map_err(io_err("creating a temp dir"))?;
+        Self::start_in(dir, options)
+    }
+
+    fn start_in(dir: tempfile::TempDir, options: ServeOptions) -> Result<Self> {
         let port = net::free_port()?;
+        let ops_port = net::free_port()?;
         // Created before the server starts, so it loads the identity with everything else.
         let output = command_for(dir.path(), port, &["identity", "create", "--name", "tests"])?
             .args(["--role", "admin", "--contexts", "*"])
@@ -88,7 +145,19 @@ impl CryptoServe {
         let log_path = dir.path().join("server.log");
         let log = std::fs::File::create(&log_path).map_err(io_err("creating the log"))?;
         let log_err = log.try_clone().map_err(io_err("cloning the log"))?;
-        let child = command_for(dir.path(), port, &["serve"])?
+        let mut serve = command_for(dir.path(), port, &["serve"])?;
+        serve.env("CRYPTOSERVE_OPS_LISTEN", format!("127.0.0.1:{ops_port}"));
+        if let Some(tls) = &options.tls {
+            serve
+                .env("CRYPTOSERVE_TLS_CERT", &tls.cert)
+                .env("CRYPTOSERVE_TLS_KEY", &tls.key)
+                .env("CRYPTOSERVE_TLS_RELOAD_INTERVAL", "1");
+            if let Some(ca) = &tls.client_ca {
+                serve.env("CRYPTOSERVE_TLS_CLIENT_CA", ca);
+            }
+        }
+        serve.envs(options.env.iter().map(|(k, v)| (k, v)));
+        let child = serve
             .stdout(log)
             .stderr(log_err)
             .spawn()
@@ -97,7 +166,11 @@ impl CryptoServe {
             child,
             dir,
             port,
-            address: format!("http://127.0.0.1:{port}"),
+            ops_port,
+            address: match options.tls {
+                Some(_) => format!("https://localhost:{port}"),
+                None => format!("http://127.0.0.1:{port}"),
+            },
             admin_token,
         };
         server.wait_ready(Duration::from_secs(60))?;
@@ -120,6 +193,22 @@ impl CryptoServe {
         self.port
     }
 
+    /// The plain ops listener's port (`/health/*`, `/metrics`).
+    pub fn ops_port(&self) -> u16 {
+        self.ops_port
+    }
+
+    /// Where [`CryptoServe::start_tls`] keeps the dev-cert files (`ca.crt`, `server.crt`,
+    /// `server.key`, `client.crt`, `client.key`).
+    pub fn tls_dir(&self) -> PathBuf {
+        self.dir.path().join("tls")
+    }
+
+    /// The server's PID (to send it signals).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     fn log_path(&self) -> PathBuf {
         self.dir.path().join("server.log")
     }
@@ -127,7 +216,7 @@ impl CryptoServe {
     fn wait_ready(&mut self, timeout: Duration) -> Result<()> {
         let deadline = Instant::now() + timeout;
         while Instant::now() < deadline {
-            if ready(self.port) {
+            if ready(self.ops_port) {
                 return Ok(());
             }
             if let Err(TestkitError::Exited { what, status, .. }) =
@@ -161,6 +250,23 @@ fn command_for(dir: &Path, port: u16, args: &[&str]) -> Result<Command> {
         .args(args)
         .stdin(Stdio::null());
     Ok(command)
+}
+
+/// `cryptoserve tls dev-cert --out <dir>`.
+fn write_dev_certs(dir: &Path) -> Result<()> {
+    let output = Command::new(binary()?)
+        .args(["tls", "dev-cert", "--out"])
+        .arg(dir)
+        .stdin(Stdio::null())
+        .output()
+        .map_err(io_err("running cryptoserve tls dev-cert"))?;
+    if !output.status.success() {
+        return Err(TestkitError::CommandFailed {
+            command: "cryptoserve tls dev-cert".into(),
+            output: String::from_utf8_lossy(&output.stderr).into_owned(),
+        });
+    }
+    Ok(())
 }
 
 /// `GET /health/ready` answered 200.

@@ -9,7 +9,9 @@
 //! - `postgres.rs`: a throwaway PostgreSQL cluster (runs as the `postgres` user when we are root,
 //!   because `initdb` refuses to run as root).
 //! - `redis.rs`: `redis-server` standalone and cluster mode.
-//! - `nginx.rs`: an nginx master process with a generated configuration.
+//! - `nginx.rs`: an nginx master process running the repository's `nginx.scale.conf` with TLS
+//!   on both sides (`nginx/layout.rs`: its prefix dir and invocation; `nginx/tls.rs`: its
+//!   certificates and the HTTPS readiness probe).
 #![forbid(unsafe_code)]
 
 pub mod cryptoserve;
@@ -45,6 +47,14 @@ pub enum TestkitError {
         status: String,
         /// The tail of its log, prefixed with a newline, or empty.
         log: String,
+    },
+    /// A TLS file could not be used (a CA file without certificates, say).
+    #[error("TLS file {}: {reason}", path.display())]
+    Tls {
+        /// The file.
+        path: std::path::PathBuf,
+        /// What is wrong with it.
+        reason: String,
     },
     /// A helper command exited unsuccessfully.
     #[error("`{command}` failed: {output}")]

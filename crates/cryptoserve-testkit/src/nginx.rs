@@ -1,23 +1,32 @@
 //! An nginx master process running the repository's own `nginx.scale.conf` over loopback
 //! backends, for tests and the local cluster launcher.
 //!
-//! `nginx.scale.conf` keeps everything that differs between deployments in two files it
-//! includes from `nginx/` beside itself (`upstreams.conf`, `listen.conf`) and writes pid, logs
-//! and temp files relative to the `-p` prefix. So [`Nginx::start`] copies the main config
-//! unchanged into a fresh temp dir, writes its own `nginx/upstreams.conf` and
-//! `nginx/listen.conf` there, checks the result with `nginx -t` and runs the master in the
-//! foreground (`daemon off`) as a child process. [`Nginx::set_upstreams`] rewrites the upstream
-//! file and reloads; the generated `listen.conf` also carries a tiny generation endpoint so the
-//! reload can be observed instead of slept on.
+//! `nginx.scale.conf` keeps everything that differs between deployments in files beside itself:
+//! two includes in `nginx/` (`upstreams.conf`, `listen.conf`) and the TLS files in `tls/`
+//! (`ca.crt`, `server.crt`/`.key` for clients, `client.crt`/`.key` for the backends, which it
+//! reaches over mutual TLS), and writes pid, logs and temp files relative to the `-p` prefix. So
+//! [`Nginx::start`] copies the main config unchanged into a fresh temp dir, copies the TLS files
+//! into its `tls/` (`tls.rs`), writes its own `nginx/upstreams.conf` and `nginx/listen.conf`
+//! (`listen 127.0.0.1:<port> ssl`, `layout.rs`), checks the result with `nginx -t` and runs the
+//! master in the foreground (`daemon off`) as a child process. [`Nginx::set_upstreams`]
+//! rewrites the upstream file and reloads; the generated `listen.conf` also carries a tiny
+//! generation endpoint, fetched over HTTPS with the test CA, so start and reload can be
+//! observed instead of slept on.
+//!
+//! The backends must speak TLS with a certificate from the same CA valid for
+//! `cryptoserve-backend`, which is what nginx verifies (`proxy_ssl_name`); the testkit does not
+//! start backends itself.
 
-use std::fmt::Write as _;
-use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpStream};
+mod layout;
+mod tls;
+
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::{io_err, Result, TestkitError};
+use layout::{Http2Syntax, Layout};
 
 /// How many ports [`Nginx::start_on_free_port`] tries.
 const START_ATTEMPTS: usize = 4;
@@ -39,6 +48,11 @@ pub struct NginxConfig {
     pub upstreams: Vec<SocketAddr>,
     /// Path to the repository's `nginx.scale.conf`; used as is, never edited.
     pub main_conf: PathBuf,
+    /// A directory laid out as `cryptoserve tls dev-cert --out` writes it. nginx gets copies
+    /// of `ca.crt` (verifies the backends), `server.crt`/`server.key` (shown to clients; must
+    /// chain to `ca.crt` and be valid for `localhost`, which the readiness probe checks) and
+    /// `client.crt`/`client.key` (shown to the backends). `ca.key` is never read.
+    pub tls_dir: PathBuf,
 }
 
 /// A running nginx; stopped (fast shutdown) when dropped.
@@ -50,23 +64,15 @@ pub struct Nginx {
     generation: u64,
     /// The master process.
     master: Child,
-}
-
-/// The prefix dir and the nginx invocation that goes with it.
-#[derive(Debug)]
-struct Layout {
-    /// Prefix directory holding the config copy, includes, pid, logs and temp files.
-    prefix: tempfile::TempDir,
-    /// The nginx binary we found, reused for `-t` and `-s`.
-    binary: PathBuf,
-    /// The copied main config inside `prefix`.
-    conf: PathBuf,
-    /// Where nginx listens.
-    port: u16,
+    /// HTTPS client trusting the test CA, for the generation endpoint.
+    probe: tls::Probe,
+    /// Where the TLS files came from, for error messages.
+    tls_source: PathBuf,
 }
 
 impl Nginx {
-    /// Prepares a prefix dir, validates the config with `nginx -t` and starts the master.
+    /// Prepares a prefix dir with the TLS files, validates the config with `nginx -t` and
+    /// starts the master; returns once nginx answers over TLS.
     pub fn start(config: NginxConfig) -> Result<Nginx> {
         let binary = find_nginx()?;
         let prefix = tempfile::Builder::new()
@@ -77,6 +83,8 @@ impl Nginx {
         set_mode_755(prefix.path())?;
         let includes = prefix.path().join("nginx");
         std::fs::create_dir(&includes).map_err(io_err("creating the nginx include dir"))?;
+        tls::install(&config.tls_dir, prefix.path())?;
+        let probe = tls::Probe::trusting(&prefix.path().join(tls::TLS_SUBDIR).join(tls::CA_FILE))?;
         let conf = prefix.path().join("nginx.scale.conf");
         std::fs::copy(&config.main_conf, &conf).map_err(io_err(format!(
             "copying {} into the nginx prefix",
@@ -85,6 +93,7 @@ impl Nginx {
 
         let layout = Layout {
             prefix,
+            http2: Http2Syntax::of(&binary),
             binary,
             conf,
             port: config.listen_port,
@@ -104,6 +113,8 @@ impl Nginx {
             layout,
             generation,
             master,
+            probe,
+            tls_source: config.tls_dir,
         };
         nginx.wait_for_generation(generation)?;
         tracing::debug!(port = nginx.port(), prefix = %nginx.layout.prefix.path().display(), "nginx started");
@@ -113,7 +124,11 @@ impl Nginx {
     /// Starts nginx on a port from [`crate::net::free_port`]. If another process took that
     /// port before nginx could bind it, nginx exits with "Address already in use"; it is then
     /// started again on a new port, up to [`START_ATTEMPTS`] times.
-    pub fn start_on_free_port(upstreams: Vec<SocketAddr>, main_conf: PathBuf) -> Result<Nginx> {
+    pub fn start_on_free_port(
+        upstreams: Vec<SocketAddr>,
+        main_conf: PathBuf,
+        tls_dir: PathBuf,
+    ) -> Result<Nginx> {
         let mut attempts = 0;
         loop {
             attempts += 1;
@@ -121,6 +136,7 @@ impl Nginx {
                 listen_port: crate::net::free_port()?,
                 upstreams: upstreams.clone(),
                 main_conf: main_conf.clone(),
+                tls_dir: tls_dir.clone(),
             };
             match Nginx::start(config) {
                 Err(TestkitError::CommandFailed { output, .. })
@@ -133,9 +149,19 @@ impl Nginx {
         }
     }
 
-    /// Base URL, e.g. `http://127.0.0.1:41234`.
+    /// Base URL, e.g. `https://127.0.0.1:41234`; nginx's certificate is from the CA in
+    /// [`Nginx::ca_cert_path`].
     pub fn url(&self) -> String {
-        format!("http://127.0.0.1:{}", self.layout.port)
+        format!("https://127.0.0.1:{}", self.layout.port)
+    }
+
+    /// nginx's copy of the CA certificate (`<prefix>/tls/ca.crt`), for clients to trust.
+    pub fn ca_cert_path(&self) -> PathBuf {
+        self.layout
+            .prefix
+            .path()
+            .join(tls::TLS_SUBDIR)
+            .join(tls::CA_FILE)
     }
 
     /// The port nginx listens on.
@@ -163,12 +189,13 @@ impl Nginx {
         self.wait_for_generation(self.generation)
     }
 
-    /// Polls the generation endpoint on fresh connections until it answers `generation`
-    /// [`GENERATION_CONFIRMATIONS`] times in a row.
+    /// Polls the generation endpoint on fresh HTTPS connections until it answers
+    /// `generation` [`GENERATION_CONFIRMATIONS`] times in a row.
     fn wait_for_generation(&mut self, generation: u64) -> Result<()> {
         let deadline = Instant::now() + READY_TIMEOUT;
         let expected = generation.to_string();
         let mut confirmations = 0;
+        let mut last_answer = String::from("no answer yet");
         while Instant::now() < deadline {
             if let Ok(Some(status)) = self.master.try_wait() {
                 return Err(TestkitError::CommandFailed {
@@ -176,18 +203,34 @@ impl Nginx {
                     output: format!("exited with {status}; {}", self.error_log_tail()),
                 });
             }
-            if fetch_generation(self.layout.port).as_deref() == Some(expected.as_str()) {
-                confirmations += 1;
-                if confirmations >= GENERATION_CONFIRMATIONS {
-                    return Ok(());
+            match self.probe.get(self.layout.port, GENERATION_PATH) {
+                Ok(body) if body == expected => {
+                    confirmations += 1;
+                    if confirmations >= GENERATION_CONFIRMATIONS {
+                        return Ok(());
+                    }
                 }
-            } else {
-                confirmations = 0;
+                Ok(body) => {
+                    confirmations = 0;
+                    last_answer = format!("generation {body}");
+                }
+                Err(tls::ProbeFailure::NotYet(reason)) => {
+                    confirmations = 0;
+                    last_answer = reason;
+                }
+                Err(tls::ProbeFailure::Certificate(reason)) => {
+                    return Err(TestkitError::Tls {
+                        path: self.tls_source.join("server.crt"),
+                        reason: format!(
+                            "{reason} (the probe trusts ca.crt and connects to `localhost`)"
+                        ),
+                    });
+                }
             }
             std::thread::sleep(Duration::from_millis(20));
         }
         Err(TestkitError::NotReady(format!(
-            "nginx (config generation {generation}) on port {}; {}",
+            "nginx (config generation {generation}) on port {}; last probe: {last_answer}; {}",
             self.layout.port,
             self.error_log_tail()
         )))
@@ -199,69 +242,6 @@ impl Nginx {
         let start = log.len().saturating_sub(2000);
         let tail = log.get(start..).unwrap_or(&log);
         format!("error.log: {tail}")
-    }
-}
-
-impl Layout {
-    /// `nginx -p <prefix>/ -c <conf> -e <error log>`, the base of every invocation.
-    fn command(&self) -> Command {
-        let mut command = Command::new(&self.binary);
-        // nginx wants the trailing slash on the prefix.
-        let prefix = format!("{}/", self.prefix.path().display());
-        command
-            .arg("-p")
-            .arg(prefix)
-            .arg("-c")
-            .arg(&self.conf)
-            .arg("-e")
-            .arg(self.error_log_path());
-        command
-    }
-
-    /// Runs a short-lived nginx invocation (`-t`, `-s reload`, ...) and fails on non-zero exit.
-    fn run_control(&self, args: &[&str]) -> Result<()> {
-        let output = self
-            .command()
-            .args(args)
-            .output()
-            .map_err(io_err(format!("running nginx {}", args.join(" "))))?;
-        if output.status.success() {
-            return Ok(());
-        }
-        Err(TestkitError::CommandFailed {
-            command: format!("nginx {}", args.join(" ")),
-            output: format!(
-                "{}{}",
-                String::from_utf8_lossy(&output.stdout),
-                String::from_utf8_lossy(&output.stderr)
-            ),
-        })
-    }
-
-    /// Writes `nginx/upstreams.conf` and `nginx/listen.conf`, each via rename so a reload never
-    /// reads half a file.
-    fn write_includes(&self, upstreams: &[SocketAddr], generation: u64) -> Result<()> {
-        let mut servers = String::from("# Generated by cryptoserve-testkit.\n");
-        if upstreams.is_empty() {
-            // nginx refuses an upstream block without servers.
-            servers.push_str("server 127.0.0.1:9 down;\n");
-        }
-        for addr in upstreams {
-            let _ = writeln!(servers, "server {addr};");
-        }
-        let listen = format!(
-            "# Generated by cryptoserve-testkit.\n\
-             listen 127.0.0.1:{port};\n\
-             location = {GENERATION_PATH} {{\n    access_log off;\n    return 200 '{generation}';\n}}\n",
-            port = self.port,
-        );
-        let dir = self.prefix.path().join("nginx");
-        write_atomically(&dir.join("upstreams.conf"), &servers)?;
-        write_atomically(&dir.join("listen.conf"), &listen)
-    }
-
-    fn error_log_path(&self) -> PathBuf {
-        self.prefix.path().join("error.log")
     }
 }
 
@@ -283,23 +263,6 @@ impl Drop for Nginx {
     }
 }
 
-/// `GET` the generation endpoint on a new connection; `None` on any failure.
-fn fetch_generation(port: u16) -> Option<String> {
-    let addr = SocketAddr::from(([127, 0, 0, 1], port));
-    let mut stream = TcpStream::connect_timeout(&addr, Duration::from_millis(200)).ok()?;
-    stream.set_read_timeout(Some(Duration::from_secs(1))).ok()?;
-    let request =
-        format!("GET {GENERATION_PATH} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
-    stream.write_all(request.as_bytes()).ok()?;
-    let mut response = String::new();
-    stream.read_to_string(&mut response).ok()?;
-    if !response.starts_with("HTTP/1.1 200") {
-        return None;
-    }
-    let (_, body) = response.split_once("\r\n\r\n")?;
-    Some(body.trim().to_owned())
-}
-
 /// Finds `nginx` on `PATH` or in the sbin dirs a non-root `PATH` often lacks.
 fn find_nginx() -> Result<PathBuf> {
     let path = std::env::var_os("PATH").unwrap_or_default();
@@ -308,12 +271,6 @@ fn find_nginx() -> Result<PathBuf> {
         .map(|dir| dir.join("nginx"))
         .find(|candidate| candidate.is_file())
         .ok_or_else(|| TestkitError::MissingBinary("nginx".to_owned()))
-}
-
-fn write_atomically(path: &Path, contents: &str) -> Result<()> {
-    let staging = path.with_extension("conf.new");
-    std::fs::write(&staging, contents).map_err(io_err(format!("writing {}", staging.display())))?;
-    std::fs::rename(&staging, path).map_err(io_err(format!("renaming to {}", path.display())))
 }
 
 fn set_mode_755(path: &Path) -> Result<()> {

@@ -1,202 +1,35 @@
 //! The repository's `nginx.scale.conf`, run by `cryptoserve_testkit::nginx::Nginx` over tiny
-//! loopback backends: load spreading, header passthrough, the retry policy (crypto routes are
+//! loopback backends, TLS on both sides: clients reach nginx over TLS (plain HTTP gets a JSON
+//! 400), nginx reaches the backends over mutual TLS and refuses one whose certificate is not
+//! from the CA. Also load spreading, header passthrough, the retry policy (crypto routes are
 //! re-sent to another backend, admin routes never) and upstream reloads.
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::Arc;
-use std::thread::JoinHandle;
-use std::time::Duration;
+mod nginx_support;
+
+use std::net::{SocketAddr, TcpListener};
 
 use cryptoserve_testkit::net::free_port;
 use cryptoserve_testkit::nginx::{Nginx, NginxConfig};
+use rustls::ProtocolVersion;
 
-type TestResult = Result<(), Box<dyn std::error::Error>>;
-
-/// What a fake backend does with each request.
-#[derive(Clone, Copy, Debug)]
-enum Behaviour {
-    /// Answers 200 with its name, rate-limit headers and the request head it saw.
-    Answer,
-    /// Reads the whole request, then closes the connection without answering: a backend that
-    /// died with the request in flight.
-    DieMidRequest,
-}
-
-/// A fake backend on a loopback port; stops when dropped.
-struct Backend {
-    name: &'static str,
-    addr: SocketAddr,
-    requests: Arc<AtomicUsize>,
-    stop: Arc<AtomicBool>,
-    accept_thread: Option<JoinHandle<()>>,
-}
-
-impl Backend {
-    fn start(name: &'static str, behaviour: Behaviour) -> std::io::Result<Backend> {
-        let listener = TcpListener::bind("127.0.0.1:0")?;
-        let addr = listener.local_addr()?;
-        let requests = Arc::new(AtomicUsize::new(0));
-        let stop = Arc::new(AtomicBool::new(false));
-        let (thread_requests, thread_stop) = (requests.clone(), stop.clone());
-        let accept_thread = std::thread::spawn(move || {
-            for stream in listener.incoming() {
-                if thread_stop.load(Ordering::SeqCst) {
-                    break;
-                }
-                let Ok(stream) = stream else { continue };
-                let requests = thread_requests.clone();
-                std::thread::spawn(move || serve(stream, name, behaviour, &requests));
-            }
-        });
-        Ok(Backend {
-            name,
-            addr,
-            requests,
-            stop,
-            accept_thread: Some(accept_thread),
-        })
-    }
-
-    fn requests(&self) -> usize {
-        self.requests.load(Ordering::SeqCst)
-    }
-}
-
-impl Drop for Backend {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::SeqCst);
-        // Wake the blocking accept so the thread sees the flag and drops the listener.
-        let _ = TcpStream::connect(self.addr);
-        if let Some(thread) = self.accept_thread.take() {
-            let _ = thread.join();
-        }
-    }
-}
-
-/// Serves HTTP/1.1 requests on one (keep-alive) connection until the peer closes it.
-fn serve(stream: TcpStream, name: &str, behaviour: Behaviour, requests: &AtomicUsize) {
-    let Ok(mut writer) = stream.try_clone() else {
-        return;
-    };
-    let mut reader = BufReader::new(stream);
-    loop {
-        let mut head = String::new();
-        let mut content_length = 0usize;
-        loop {
-            let mut line = String::new();
-            match reader.read_line(&mut line) {
-                Ok(0) | Err(_) => return,
-                Ok(_) => {}
-            }
-            if let Some((key, value)) = line.split_once(':') {
-                if key.eq_ignore_ascii_case("content-length") {
-                    content_length = value.trim().parse().unwrap_or(0);
-                }
-            }
-            let end_of_head = line == "\r\n";
-            head.push_str(&line);
-            if end_of_head {
-                break;
-            }
-        }
-        let mut body = vec![0; content_length];
-        if reader.read_exact(&mut body).is_err() {
-            return;
-        }
-        requests.fetch_add(1, Ordering::SeqCst);
-        match behaviour {
-            Behaviour::DieMidRequest => return,
-            Behaviour::Answer => {
-                let body = format!("{name}\n{head}");
-                let response = format!(
-                    "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: {}\r\n\
-                     X-RateLimit-Limit: 100\r\nX-RateLimit-Remaining: 99\r\n\
-                     X-RateLimit-Reset: 60\r\nRetry-After: 7\r\n\r\n{body}",
-                    body.len()
-                );
-                if writer.write_all(response.as_bytes()).is_err() {
-                    return;
-                }
-            }
-        }
-    }
-}
-
-/// A parsed response from nginx.
-#[derive(Debug)]
-struct Response {
-    status: u16,
-    head: String,
-    body: String,
-}
-
-impl Response {
-    fn header(&self, name: &str) -> Option<&str> {
-        self.head.lines().find_map(|line| {
-            let (key, value) = line.split_once(':')?;
-            key.eq_ignore_ascii_case(name).then(|| value.trim())
-        })
-    }
-
-    /// The backend's name: the first line of its body.
-    fn served_by(&self) -> &str {
-        self.body.lines().next().unwrap_or_default()
-    }
-}
-
-/// One request on a fresh connection (`Connection: close`).
-fn request(
-    nginx: &Nginx,
-    method: &str,
-    path: &str,
-    extra_headers: &str,
-) -> std::io::Result<Response> {
-    let mut stream = TcpStream::connect(("127.0.0.1", nginx.port()))?;
-    stream.set_read_timeout(Some(Duration::from_secs(10)))?;
-    let body = r#"{"context":"test","plaintext":"aGVsbG8="}"#;
-    let request = format!(
-        "{method} {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n{extra_headers}\
-         Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
-        body.len()
-    );
-    stream.write_all(request.as_bytes())?;
-    let mut raw = String::new();
-    stream.read_to_string(&mut raw)?;
-    let (head, body) = raw.split_once("\r\n\r\n").unwrap_or((&raw, ""));
-    let status = head
-        .split_whitespace()
-        .nth(1)
-        .and_then(|code| code.parse().ok())
-        .unwrap_or(0);
-    Ok(Response {
-        status,
-        head: head.to_owned(),
-        body: body.to_owned(),
-    })
-}
-
-fn main_conf() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../nginx.scale.conf")
-}
-
-fn start_nginx(upstreams: Vec<SocketAddr>) -> Result<Nginx, Box<dyn std::error::Error>> {
-    Ok(Nginx::start_on_free_port(upstreams, main_conf())?)
-}
+use nginx_support::backend::{Backend, Behaviour};
+use nginx_support::certs::Authority;
+use nginx_support::client::{plain_request, Client};
+use nginx_support::{main_conf, Pki, TestResult};
 
 #[test]
 fn spreads_requests_over_every_backend_and_passes_headers_both_ways() -> TestResult {
+    let pki = Pki::new()?;
+    let client = pki.client()?;
     let (alpha, beta) = (
-        Backend::start("alpha", Behaviour::Answer)?,
-        Backend::start("beta", Behaviour::Answer)?,
+        pki.backend("alpha", Behaviour::Answer)?,
+        pki.backend("beta", Behaviour::Answer)?,
     );
-    let nginx = start_nginx(vec![alpha.addr, beta.addr])?;
+    let nginx = pki.start_nginx(vec![alpha.addr, beta.addr])?;
 
     let mut seen = Vec::new();
     for _ in 0..10 {
-        let response = request(
+        let response = client.request(
             &nginx,
             "GET",
             "/api/openapi.json",
@@ -217,7 +50,10 @@ fn spreads_requests_over_every_backend_and_passes_headers_both_ways() -> TestRes
             seen_head.contains("x-forwarded-for: 127.0.0.1"),
             "{seen_head}"
         );
-        assert!(seen_head.contains("x-forwarded-proto: http"), "{seen_head}");
+        assert!(
+            seen_head.contains("x-forwarded-proto: https"),
+            "{seen_head}"
+        );
         assert!(!seen_head.contains("connection: close"), "{seen_head}");
 
         // What the client sees: the backend's rate-limit headers, untouched.
@@ -227,7 +63,12 @@ fn spreads_requests_over_every_backend_and_passes_headers_both_ways() -> TestRes
     }
     for backend in [&alpha, &beta] {
         assert!(seen.iter().any(|name| name == backend.name), "{seen:?}");
+        // nginx got in with its client certificate, which the backend requires.
+        assert!(backend.handshakes() > 0, "{}", backend.name);
     }
+    // Upstream keep-alive survives TLS: ten requests did not need ten connections.
+    let connections = alpha.connections() + beta.connections();
+    assert!(connections < 10, "{connections} upstream connections");
 
     let log = std::fs::read_to_string(nginx.access_log_path())?;
     assert!(
@@ -244,14 +85,16 @@ fn spreads_requests_over_every_backend_and_passes_headers_both_ways() -> TestRes
 
 #[test]
 fn crypto_post_is_retried_on_another_backend_when_one_dies_mid_request() -> TestResult {
-    let dying = Backend::start("dying", Behaviour::DieMidRequest)?;
-    let healthy = Backend::start("healthy", Behaviour::Answer)?;
-    let nginx = start_nginx(vec![dying.addr, healthy.addr])?;
+    let pki = Pki::new()?;
+    let client = pki.client()?;
+    let dying = pki.backend("dying", Behaviour::DieMidRequest)?;
+    let healthy = pki.backend("healthy", Behaviour::Answer)?;
+    let nginx = pki.start_nginx(vec![dying.addr, healthy.addr])?;
 
     // Which backend least_conn picks first is nginx's business: go on until the dying one got
     // a request, and check that every answer, that one included, came from the healthy one.
     for _ in 0..10 {
-        let response = request(&nginx, "POST", "/api/v1/crypto/encrypt", "")?;
+        let response = client.request(&nginx, "POST", "/api/v1/crypto/encrypt", "")?;
         assert_eq!(response.status, 200, "{response:?}");
         assert_eq!(response.served_by(), "healthy");
         if dying.requests() > 0 {
@@ -263,13 +106,16 @@ fn crypto_post_is_retried_on_another_backend_when_one_dies_mid_request() -> Test
 
 #[test]
 fn admin_post_is_never_retried_once_a_backend_received_it() -> TestResult {
-    let dying = Backend::start("dying", Behaviour::DieMidRequest)?;
-    let healthy = Backend::start("healthy", Behaviour::Answer)?;
-    let nginx = start_nginx(vec![dying.addr, healthy.addr])?;
+    let pki = Pki::new()?;
+    let client = pki.client()?;
+    let dying = pki.backend("dying", Behaviour::DieMidRequest)?;
+    let healthy = pki.backend("healthy", Behaviour::Answer)?;
+    let nginx = pki.start_nginx(vec![dying.addr, healthy.addr])?;
 
     for _ in 0..10 {
         let healthy_before = healthy.requests();
-        let response = request(&nginx, "POST", "/api/admin/x", "X-Request-ID: admin-1\r\n")?;
+        let response =
+            client.request(&nginx, "POST", "/api/admin/x", "X-Request-ID: admin-1\r\n")?;
         if dying.requests() == 0 {
             assert_eq!(response.status, 200, "{response:?}");
             continue;
@@ -293,12 +139,14 @@ fn admin_post_is_never_retried_once_a_backend_received_it() -> TestResult {
 
 #[test]
 fn transit_crypto_is_retried_on_another_backend() -> TestResult {
-    let dying = Backend::start("dying", Behaviour::DieMidRequest)?;
-    let healthy = Backend::start("healthy", Behaviour::Answer)?;
-    let nginx = start_nginx(vec![dying.addr, healthy.addr])?;
+    let pki = Pki::new()?;
+    let client = pki.client()?;
+    let dying = pki.backend("dying", Behaviour::DieMidRequest)?;
+    let healthy = pki.backend("healthy", Behaviour::Answer)?;
+    let nginx = pki.start_nginx(vec![dying.addr, healthy.addr])?;
 
     for _ in 0..10 {
-        let response = request(&nginx, "POST", "/v1/transit/encrypt/orders", "")?;
+        let response = client.request(&nginx, "POST", "/v1/transit/encrypt/orders", "")?;
         assert_eq!(response.status, 200, "{response:?}");
         assert_eq!(response.served_by(), "healthy");
         if dying.requests() > 0 {
@@ -310,14 +158,16 @@ fn transit_crypto_is_retried_on_another_backend() -> TestResult {
 
 #[test]
 fn transit_key_management_is_never_retried_and_fails_in_vault_shape() -> TestResult {
+    let pki = Pki::new()?;
+    let client = pki.client()?;
     // Backends of its own: nginx skips a backend that just failed for a while.
-    let dying = Backend::start("dying", Behaviour::DieMidRequest)?;
-    let healthy = Backend::start("healthy", Behaviour::Answer)?;
-    let nginx = start_nginx(vec![dying.addr, healthy.addr])?;
+    let dying = pki.backend("dying", Behaviour::DieMidRequest)?;
+    let healthy = pki.backend("healthy", Behaviour::Answer)?;
+    let nginx = pki.start_nginx(vec![dying.addr, healthy.addr])?;
 
     for _ in 0..10 {
         let healthy_before = healthy.requests();
-        let response = request(&nginx, "POST", "/v1/transit/keys/orders/rotate", "")?;
+        let response = client.request(&nginx, "POST", "/v1/transit/keys/orders/rotate", "")?;
         if dying.requests() == 0 {
             assert_eq!(response.status, 200, "{response:?}");
             continue;
@@ -336,13 +186,15 @@ fn transit_key_management_is_never_retried_and_fails_in_vault_shape() -> TestRes
 
 #[test]
 fn requests_that_never_reached_a_backend_move_on_even_for_admin() -> TestResult {
-    let healthy = Backend::start("healthy", Behaviour::Answer)?;
+    let pki = Pki::new()?;
+    let client = pki.client()?;
+    let healthy = pki.backend("healthy", Behaviour::Answer)?;
     // A port nobody listens on: connections are refused, so nothing was sent.
     let refused = SocketAddr::from(([127, 0, 0, 1], free_port()?));
-    let nginx = start_nginx(vec![refused, healthy.addr])?;
+    let nginx = pki.start_nginx(vec![refused, healthy.addr])?;
 
     for _ in 0..4 {
-        let response = request(&nginx, "POST", "/api/admin/x", "")?;
+        let response = client.request(&nginx, "POST", "/api/admin/x", "")?;
         assert_eq!(response.status, 200, "{response:?}");
         assert_eq!(response.served_by(), "healthy");
     }
@@ -351,14 +203,18 @@ fn requests_that_never_reached_a_backend_move_on_even_for_admin() -> TestResult 
 
 #[test]
 fn set_upstreams_takes_effect_and_an_empty_pool_answers_json_502() -> TestResult {
+    let pki = Pki::new()?;
+    let client = pki.client()?;
     let (alpha, beta) = (
-        Backend::start("alpha", Behaviour::Answer)?,
-        Backend::start("beta", Behaviour::Answer)?,
+        pki.backend("alpha", Behaviour::Answer)?,
+        pki.backend("beta", Behaviour::Answer)?,
     );
-    let mut nginx = start_nginx(vec![alpha.addr])?;
+    let mut nginx = pki.start_nginx(vec![alpha.addr])?;
     for _ in 0..3 {
         assert_eq!(
-            request(&nginx, "GET", "/health/ready", "")?.served_by(),
+            client
+                .request(&nginx, "GET", "/health/ready", "")?
+                .served_by(),
             "alpha"
         );
     }
@@ -366,13 +222,15 @@ fn set_upstreams_takes_effect_and_an_empty_pool_answers_json_502() -> TestResult
     nginx.set_upstreams(vec![beta.addr])?;
     for _ in 0..3 {
         assert_eq!(
-            request(&nginx, "GET", "/health/ready", "")?.served_by(),
+            client
+                .request(&nginx, "GET", "/health/ready", "")?
+                .served_by(),
             "beta"
         );
     }
 
     nginx.set_upstreams(Vec::new())?;
-    let response = request(&nginx, "POST", "/api/v1/crypto/decrypt", "")?;
+    let response = client.request(&nginx, "POST", "/api/v1/crypto/decrypt", "")?;
     assert_eq!(response.status, 502, "{response:?}");
     assert!(
         response.body.contains(r#""code":"upstream_unavailable""#),
@@ -383,17 +241,19 @@ fn set_upstreams_takes_effect_and_an_empty_pool_answers_json_502() -> TestResult
 
 #[test]
 fn nginx_answers_its_own_health_and_hides_metrics() -> TestResult {
-    let nginx = start_nginx(Vec::new())?;
-    let health = request(&nginx, "GET", "/health/lb", "")?;
+    let pki = Pki::new()?;
+    let client = pki.client()?;
+    let nginx = pki.start_nginx(Vec::new())?;
+    let health = client.request(&nginx, "GET", "/health/lb", "")?;
     assert_eq!(
         (health.status, health.body.as_str()),
         (200, r#"{"status":"ok"}"#)
     );
-    let metrics = request(&nginx, "GET", "/metrics", "X-Request-ID: bad\"id\r\n")?;
+    let metrics = client.request(&nginx, "GET", "/metrics", "X-Request-ID: bad\"id\r\n")?;
     assert_eq!(metrics.status, 404, "{metrics:?}");
     // A request id that would break the JSON is replaced, not echoed.
     assert!(!metrics.body.contains("bad\""), "{metrics:?}");
-    assert!(nginx.url().ends_with(&nginx.port().to_string()));
+    assert_eq!(nginx.url(), format!("https://127.0.0.1:{}", nginx.port()));
     Ok(())
 }
 
@@ -401,11 +261,13 @@ fn nginx_answers_its_own_health_and_hides_metrics() -> TestResult {
 /// this pins that nginx's failure on a taken port says so, and fails instead of hanging.
 #[test]
 fn a_taken_port_fails_the_start_with_address_already_in_use() -> TestResult {
+    let pki = Pki::new()?;
     let taken = TcpListener::bind("127.0.0.1:0")?;
     let error = Nginx::start(NginxConfig {
         listen_port: taken.local_addr()?.port(),
         upstreams: Vec::new(),
         main_conf: main_conf(),
+        tls_dir: pki.dir.path().to_path_buf(),
     })
     .err()
     .ok_or("nginx started on a port another socket listens on")?;
@@ -413,5 +275,131 @@ fn a_taken_port_fails_the_start_with_address_already_in_use() -> TestResult {
         error.to_string().contains("Address already in use"),
         "{error}"
     );
+    Ok(())
+}
+
+#[test]
+fn a_client_that_trusts_the_ca_gets_through_over_tls_1_2_and_1_3() -> TestResult {
+    let pki = Pki::new()?;
+    let backend = pki.backend("alpha", Behaviour::Answer)?;
+    let nginx = pki.start_nginx(vec![backend.addr])?;
+
+    let modern = Client::new(pki.ca.roots()?, &[], &[b"h2", b"http/1.1"])?.handshake(&nginx)?;
+    assert_eq!(modern.version, Some(ProtocolVersion::TLSv1_3), "{modern:?}");
+    assert_eq!(modern.alpn.as_deref(), Some(&b"h2"[..]), "{modern:?}");
+
+    let tls12 = Client::new(pki.ca.roots()?, &[&rustls::version::TLS12], &[])?;
+    assert_eq!(
+        tls12.handshake(&nginx)?.version,
+        Some(ProtocolVersion::TLSv1_2)
+    );
+    let response = tls12.request(&nginx, "POST", "/api/v1/crypto/encrypt", "")?;
+    assert_eq!(
+        (response.status, response.served_by()),
+        (200, "alpha"),
+        "{response:?}"
+    );
+
+    // nginx shows the certificate from tls/: a client trusting another CA refuses it.
+    let stranger = Client::new(Authority::new("another CA")?.roots()?, &[], &[])?;
+    let error = stranger
+        .handshake(&nginx)
+        .err()
+        .ok_or("a client trusting another CA accepted nginx's certificate")?;
+    assert!(error.to_string().contains("UnknownIssuer"), "{error}");
+    Ok(())
+}
+
+#[test]
+fn plain_http_to_the_tls_port_gets_a_json_400_and_no_redirect() -> TestResult {
+    let pki = Pki::new()?;
+    let backend = pki.backend("alpha", Behaviour::Answer)?;
+    let nginx = pki.start_nginx(vec![backend.addr])?;
+
+    let native = plain_request(&nginx, "POST", "/api/v1/crypto/encrypt")?;
+    assert_eq!(native.status, 400, "{native:?}");
+    assert_eq!(native.header("Location"), None, "{native:?}");
+    assert_eq!(native.header("Content-Type"), Some("application/json"));
+    let request_id = native.header("X-Request-ID").ok_or("no X-Request-ID")?;
+    assert_eq!(
+        native.body,
+        format!(
+            r#"{{"error":{{"code":"https_required","message":"this port speaks TLS only: use https://","request_id":"{request_id}"}}}}"#
+        )
+    );
+
+    let vault = plain_request(&nginx, "POST", "/v1/transit/encrypt/orders")?;
+    assert_eq!(vault.status, 400, "{vault:?}");
+    assert_eq!(
+        vault.body,
+        r#"{"errors":["this port speaks TLS only: use https://"]}"#
+    );
+    assert_eq!(backend.requests(), 0, "a plain request reached the backend");
+    Ok(())
+}
+
+#[test]
+fn a_backend_with_a_certificate_from_another_ca_is_never_sent_a_request() -> TestResult {
+    let pki = Pki::new()?;
+    let impostor_ca = Authority::new("impostor CA")?;
+    // Right name, wrong CA; it would accept nginx's client certificate.
+    let impostor = Backend::start(
+        "impostor",
+        Behaviour::Answer,
+        &impostor_ca.server(&["cryptoserve-backend"])?,
+        pki.ca.roots()?,
+    )?;
+    let client = pki.client()?;
+
+    let nginx = pki.start_nginx(vec![impostor.addr])?;
+    let response = client.request(&nginx, "POST", "/api/admin/x", "X-Request-ID: tls-1\r\n")?;
+    assert_eq!(response.status, 502, "{response:?}");
+    assert_eq!(
+        response.body,
+        r#"{"error":{"code":"upstream_unavailable","message":"no CryptoServe instance could answer the request","request_id":"tls-1"}}"#
+    );
+    assert!(impostor.connections() > 0, "nginx never tried the impostor");
+    // nginx checks the backend's certificate once the handshake is done and closes the
+    // connection before sending anything.
+    assert_eq!(impostor.requests(), 0, "the impostor got a request");
+    let log = std::fs::read_to_string(nginx.error_log_path())?;
+    assert!(
+        log.contains("upstream SSL certificate verify error"),
+        "{log}"
+    );
+
+    // A failed verification is a connection error: even an admin POST moves on to a real one.
+    let healthy = pki.backend("healthy", Behaviour::Answer)?;
+    let nginx = pki.start_nginx(vec![impostor.addr, healthy.addr])?;
+    for _ in 0..4 {
+        let response = client.request(&nginx, "POST", "/api/admin/x", "")?;
+        assert_eq!(
+            (response.status, response.served_by()),
+            (200, "healthy"),
+            "{response:?}"
+        );
+    }
+    assert_eq!(impostor.requests(), 0);
+    Ok(())
+}
+
+/// The readiness probe checks nginx's certificate like a client would: one that is not valid
+/// for `localhost` fails the start at once, naming the problem, instead of timing out.
+#[test]
+fn a_server_certificate_not_valid_for_localhost_fails_the_start_at_once() -> TestResult {
+    let ca = Authority::new("cryptoserve test CA")?;
+    let dir = tempfile::tempdir()?;
+    ca.write_dev_cert_dir(dir.path(), &["cryptoserve-backend"])?;
+    let started = std::time::Instant::now();
+    let error = Nginx::start_on_free_port(Vec::new(), main_conf(), dir.path().to_path_buf())
+        .err()
+        .ok_or("nginx started with a certificate not valid for localhost")?;
+    assert!(
+        error
+            .to_string()
+            .contains(r#"not valid for name "localhost""#),
+        "{error}"
+    );
+    assert!(started.elapsed() < std::time::Duration::from_secs(5));
     Ok(())
 }

@@ -190,7 +190,13 @@ pub fn write_dev_certs(request: &DevCertRequest) -> anyhow::Result<bool> {
     let ca = match existing {
         Some(ca) => ca,
         None => {
-            let ca = DevCa::generate("CryptoServe development CA")?;
+            // A distinct name per CA, so a certificate from another development CA is reported
+            // as "unknown issuer", not as a bad signature from a CA of the same name.
+            let mut tag = [0u8; 4];
+            SystemRandom::new()
+                .fill(&mut tag)
+                .map_err(|_| anyhow::anyhow!("no OS randomness"))?;
+            let ca = DevCa::generate(&format!("CryptoServe development CA {}", hex::encode(tag)))?;
             write_file(&ca_key, &ca.key_pem(), true)?;
             write_file(&ca_cert, &ca.cert_pem(), false)?;
             ca
