@@ -116,6 +116,9 @@ impl Raw {
         .with_safe_default_protocol_versions()?
         .with_root_certificates(roots)
         .with_no_client_auth();
+        // Offered like Go's and curl's clients do; the server must pick HTTP/1.1.
+        let mut config = config;
+        config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
         let connection =
             rustls::ClientConnection::new(Arc::new(config), ServerName::try_from("localhost")?)?;
         let tcp = TcpStream::connect(("127.0.0.1", port))?;
@@ -247,7 +250,7 @@ async fn mutual_tls_admits_only_certificates_from_the_configured_ca() -> TestRes
 }
 
 #[test]
-fn plain_http_to_the_tls_port_gets_no_http_answer_and_the_server_carries_on() -> TestResult {
+fn plain_http_to_the_tls_port_gets_no_http_answer_and_tls_clients_get_http_1_1() -> TestResult {
     let server = CryptoServe::start_tls(false)?;
     let mut stream = TcpStream::connect(("127.0.0.1", server.port()))?;
     stream.set_read_timeout(Some(Duration::from_secs(5)))?;
@@ -262,6 +265,8 @@ fn plain_http_to_the_tls_port_gets_no_http_answer_and_the_server_carries_on() ->
     assert!(answer.len() < 64, "{} bytes", answer.len());
     let mut raw = Raw::connect(server.port(), &server.tls_dir().join("ca.crt"))?;
     assert_eq!(raw.get("/health/live")?, 200);
+    // HTTP/2 is not offered (see docs/configuration.md#tls for the measurement).
+    assert_eq!(raw.stream.conn.alpn_protocol(), Some(&b"http/1.1"[..]));
     assert!(!server.log().contains("panicked"));
     Ok(())
 }

@@ -96,7 +96,7 @@ impl ServerTls {
 
     /// The rustls configuration of the listener: TLS 1.2 and 1.3 with rustls' safe defaults,
     /// the reloadable certificate, client certificates required when a CA is configured.
-    /// actix adds the ALPN protocols (`h2`, `http/1.1`).
+    /// actix adds the ALPN protocol `http/1.1` (built without HTTP/2, see the workspace manifest).
     pub fn server_config(&self) -> anyhow::Result<ServerConfig> {
         let builder = ServerConfig::builder_with_provider(material::provider())
             .with_safe_default_protocol_versions()?;
