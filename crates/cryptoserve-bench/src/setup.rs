@@ -7,7 +7,11 @@
 //!   (`CRYPTOSERVE_RATE_LIMIT_LEASE_MS=0`), so every request is decided by a script run; only
 //!   `/health/live` and encrypt 256 B.
 //! - [`SetupKind::Cluster`]: `cryptoserve_cluster::Cluster` with three backends behind nginx
-//!   (PostgreSQL, Redis, production environment), driven through nginx.
+//!   (PostgreSQL, Redis, production environment), driven through nginx; TLS on every hop,
+//!   as the cluster always runs (wrk → nginx over TLS, nginx → backends over mutual TLS).
+//! - [`SetupKind::Tls`]: the embedded setup twice in the same run, plain and with TLS
+//!   (`cryptoserve tls dev-cert`, no client certificates), measured in alternating rounds by
+//!   `crate::tls`.
 //! - [`SetupKind::OpenBao`]: not CryptoServe: an OpenBao dev server (`crate::openbao`) with the
 //!   Transit engine, for the Transit encrypt comparison under the same wrk settings.
 //!
@@ -20,6 +24,7 @@ use cryptoserve_cluster::{Cluster, ClusterOptions};
 use cryptoserve_testkit::redis::{RedisOptions, RedisServer};
 use serde::Serialize;
 
+use crate::api::TlsTrust;
 use crate::error::{io_err, BenchError, Result};
 use crate::openbao::{OpenBaoServer, ROOT_TOKEN};
 use crate::procstat::{self, Watch};
@@ -42,16 +47,20 @@ pub enum SetupKind {
     /// An OpenBao dev server: only its ceiling and Transit encrypt 256 B.
     #[serde(rename = "openbao")]
     OpenBao,
+    /// The embedded setup plain and with TLS, side by side: encrypt 256 B kept alive, and new
+    /// connections.
+    Tls,
 }
 
 impl SetupKind {
     /// Every setup, in the order they run.
-    pub const ALL: [SetupKind; 5] = [
+    pub const ALL: [SetupKind; 6] = [
         SetupKind::Embedded,
         SetupKind::Redis,
         SetupKind::RedisUnleased,
         SetupKind::OpenBao,
         SetupKind::Cluster,
+        SetupKind::Tls,
     ];
 
     /// Short name used in reports.
@@ -62,6 +71,7 @@ impl SetupKind {
             SetupKind::RedisUnleased => "redis_unleased",
             SetupKind::Cluster => "cluster",
             SetupKind::OpenBao => "openbao",
+            SetupKind::Tls => "tls",
         }
     }
 
@@ -119,7 +129,18 @@ impl SetupKind {
             }
             SetupKind::Cluster => {
                 "`cryptoserve_cluster::Cluster`: 3 backends × 2 workers, PostgreSQL, Redis, \
-                 nginx (`nginx.scale.conf`), production environment, JSON logs; load through nginx"
+                 nginx (`nginx.scale.conf`), production environment, JSON logs; load through nginx \
+                 over TLS, nginx → backends over mutual TLS (since 2026-12-01; earlier runs were \
+                 plain HTTP on both hops)"
+            }
+            SetupKind::Tls => {
+                "the embedded setup started twice in the same run, plain HTTP and TLS \
+                 (`cryptoserve tls dev-cert` certificate, ECDSA P-256, no client certificates): \
+                 encrypt 256 B on kept-alive connections in alternating rounds (\"÷ plain\" = \
+                 TLS ÷ plain of the same round), and `/health/live` on a new connection per \
+                 request (`new_conn_*`: wrk with `Connection: close`, which resumes TLS \
+                 sessions; `handshake_*`: our client with resumption off, a full handshake \
+                 per request)"
             }
             SetupKind::OpenBao => {
                 "for comparison, not CryptoServe: `bao server -dev` (OpenBao from PyPI's \
@@ -158,6 +179,8 @@ pub struct Running {
     pub redis_port: Option<u16>,
     /// The server software's own version line, when it is not CryptoServe (OpenBao).
     pub version: Option<String>,
+    /// What a client must trust when the setup serves TLS.
+    pub tls: Option<TlsTrust>,
     /// Owns every process; dropped last.
     _guard: Guard,
 }
@@ -183,10 +206,11 @@ impl Running {
     pub fn start(kind: SetupKind, inputs: &SetupInputs) -> Result<Running> {
         match kind {
             SetupKind::Embedded | SetupKind::Redis | SetupKind::RedisUnleased => {
-                start_single(kind, inputs)
+                start_embedded(kind, inputs, false)
             }
             SetupKind::Cluster => start_cluster(inputs),
             SetupKind::OpenBao => start_openbao(inputs),
+            SetupKind::Tls => start_embedded(kind, inputs, true),
         }
     }
 
@@ -213,11 +237,17 @@ impl Running {
     }
 }
 
-fn start_single(kind: SetupKind, inputs: &SetupInputs) -> Result<Running> {
+/// One embedded server (with Redis for the Redis setups); with `tls`, it serves TLS with a
+/// fresh `cryptoserve tls dev-cert` set in its temp dir.
+pub fn start_embedded(kind: SetupKind, inputs: &SetupInputs, tls: bool) -> Result<Running> {
     let dir = tempfile::Builder::new()
         .prefix("cryptoserve-bench-")
         .tempdir()
         .map_err(io_err("creating the setup temp dir"))?;
+    let tls_dir = dir.path().join("tls");
+    if tls {
+        cryptoserve_cluster::tls::write_dev_certs(&inputs.server_binary, &tls_dir)?;
+    }
     let (redis, env, redis_pid) = if kind.uses_redis() {
         let pid_file = dir.path().join("redis.pid");
         let redis = RedisServer::start_with(RedisOptions {
@@ -232,7 +262,12 @@ fn start_single(kind: SetupKind, inputs: &SetupInputs) -> Result<Running> {
     } else {
         (None, Vec::new(), None)
     };
-    let (server, _) = EmbeddedServer::start(&inputs.server_binary, &dir.path().join("data"), &env)?;
+    let (server, _) = EmbeddedServer::start(
+        &inputs.server_binary,
+        &dir.path().join("data"),
+        &env,
+        tls.then_some(tls_dir.as_path()),
+    )?;
     let token = server.create_admin_token()?;
     Ok(Running {
         kind,
@@ -245,6 +280,10 @@ fn start_single(kind: SetupKind, inputs: &SetupInputs) -> Result<Running> {
         },
         redis_port: redis.as_ref().map(RedisServer::port),
         version: None,
+        tls: tls.then(|| TlsTrust {
+            ca_cert: tls_dir.join("ca.crt"),
+            client_identity: None,
+        }),
         _guard: Guard::Single(Box::new(SingleGuard {
             server,
             _redis: redis,
@@ -288,6 +327,12 @@ fn start_cluster(inputs: &SetupInputs) -> Result<Running> {
         },
         redis_port,
         version: None,
+        // The backends' own URLs are used directly (to see settings reach each of them), so
+        // the setup client also needs the cluster's client certificate.
+        tls: Some(TlsTrust {
+            ca_cert: cluster.ca_cert_path(),
+            client_identity: Some((cluster.client_cert_path(), cluster.client_key_path())),
+        }),
         _guard: Guard::Cluster(Box::new(cluster)),
     })
 }
@@ -297,7 +342,7 @@ fn start_cluster(inputs: &SetupInputs) -> Result<Running> {
 fn start_openbao(inputs: &SetupInputs) -> Result<Running> {
     let binary = OpenBaoServer::locate(inputs.bao_binary.as_deref())?;
     let server = OpenBaoServer::start(&binary)?;
-    crate::api::Api::vault(ROOT_TOKEN)?
+    crate::api::Api::vault(ROOT_TOKEN, None)?
         .enable_transit(&server.url())
         .map_err(|error| BenchError::OpenBao(format!("enabling Transit: {error}")))?;
     Ok(Running {
@@ -311,6 +356,7 @@ fn start_openbao(inputs: &SetupInputs) -> Result<Running> {
         },
         redis_port: None,
         version: Some(server.version().to_owned()),
+        tls: None,
         _guard: Guard::OpenBao(Box::new(server)),
     })
 }

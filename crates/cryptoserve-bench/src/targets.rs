@@ -87,6 +87,17 @@ pub fn write(report: &Report, md: &mut String) {
     );
     let _ = writeln!(
         md,
+        "| tls: encrypt 256 B over TLS ≥ {:.2} × plain HTTP, kept-alive connections, same run | {} |",
+        crate::tls::KEEP_ALIVE_TARGET,
+        setup(SetupKind::Tls).map_or_else(|| "not run".to_owned(), tls_keep_alive)
+    );
+    let _ = writeln!(
+        md,
+        "| tls: new connections per second (recorded, no target) | {} |",
+        setup(SetupKind::Tls).map_or_else(|| "not run".to_owned(), tls_new_connections)
+    );
+    let _ = writeln!(
+        md,
         "| Transit encrypt 256 B ≥ {TRANSIT_TO_NATIVE_TARGET:.1} × native encrypt 256 B (same setup, same run) | {} |",
         transit_to_native(&report.setups)
     );
@@ -123,6 +134,36 @@ pub fn write(report: &Report, md: &mut String) {
         "| start to ready ≤ 300 ms on SQLite | slowest of {} starts: {slowest_start:.0} ms |\n",
         report.startup.existing_data_dir_ms.len() + report.startup.fresh_data_dir_ms.len()
     );
+}
+
+/// "0.91 at c=16 (rounds 0.90, 0.93, 0.91), …": TLS ÷ plain over all rounds, then each.
+fn tls_keep_alive(setup: &SetupResult) -> String {
+    let parts: Vec<String> = CONCURRENCIES
+        .iter()
+        .filter_map(|&c| {
+            let (overall, rounds) = crate::tls::keep_alive_ratio(setup, c)?;
+            let rounds: Vec<String> = rounds.iter().map(|r| format!("{r:.2}")).collect();
+            Some(format!(
+                "{overall:.2} at c={c} (rounds {})",
+                rounds.join(", ")
+            ))
+        })
+        .collect();
+    if parts.is_empty() {
+        "not run".to_owned()
+    } else {
+        parts.join("; ")
+    }
+}
+
+/// Full handshakes and wrk's `Connection: close` runs, TLS against plain.
+fn tls_new_connections(setup: &SetupResult) -> String {
+    use crate::tls::{HANDSHAKE_LIVE, HANDSHAKE_LIVE_TLS, NEW_CONN_LIVE, NEW_CONN_LIVE_TLS};
+    format!(
+        "full TLS handshakes (no resumption) {}; wrk `Connection: close` (TLS sessions resumed) {}",
+        crate::tls::new_connection_rates(setup, HANDSHAKE_LIVE_TLS, HANDSHAKE_LIVE),
+        crate::tls::new_connection_rates(setup, NEW_CONN_LIVE_TLS, NEW_CONN_LIVE)
+    )
 }
 
 /// `scenario` at `concurrency` in `setup`, if it ran.
@@ -227,6 +268,8 @@ mod tests {
                     redis_commands_per_request: None,
                     redis_round_trips_per_request: None,
                     ratio_to_live: 0.0,
+                    round: None,
+                    ratio_to_plain: None,
                 })
                 .collect(),
             encrypt_saturation_rps: 0.0,

@@ -42,7 +42,8 @@ pub struct RequestSpec {
 /// One wrk invocation.
 #[derive(Debug, Clone)]
 pub struct WrkRun {
-    /// `http://127.0.0.1:<port>`; the bench only ever targets loopback.
+    /// `http://127.0.0.1:<port>` or `https://127.0.0.1:<port>`; the bench only ever targets
+    /// loopback. wrk speaks TLS through OpenSSL and verifies no certificate.
     pub base_url: String,
     /// The generated script.
     pub script: PathBuf,
@@ -166,7 +167,7 @@ end
 
 /// Runs wrk and parses its result; kills it if it outlives its duration by [`KILL_SLACK`].
 pub fn run(spec: &WrkRun, output_dir: &Path) -> Result<WrkResult> {
-    if !spec.base_url.starts_with("http://127.0.0.1:") {
+    if !is_loopback(&spec.base_url) {
         return Err(BenchError::Wrk(format!(
             "refusing to load {}: the benchmark only targets loopback",
             spec.base_url
@@ -213,6 +214,11 @@ pub fn run(spec: &WrkRun, output_dir: &Path) -> Result<WrkResult> {
         return Err(BenchError::Wrk(format!("exited with {status}: {output}")));
     }
     parse(&output).ok_or_else(|| BenchError::Wrk(format!("no BENCH line in: {output}")))
+}
+
+/// Whether `url` is `http://` or `https://` on 127.0.0.1.
+pub fn is_loopback(url: &str) -> bool {
+    url.starts_with("http://127.0.0.1:") || url.starts_with("https://127.0.0.1:")
 }
 
 /// Parses the `BENCH ...` line printed by the script's `done` callback.
@@ -284,6 +290,14 @@ mod tests {
         write_script(&path, &spec, None).unwrap();
         let lua = std::fs::read_to_string(&path).unwrap();
         assert!(lua.contains(r#"wrk.headers["X-Vault-Token"] = "a\"b\\c""#));
+    }
+
+    #[test]
+    fn only_loopback_urls_are_loaded() {
+        assert!(is_loopback("http://127.0.0.1:8003"));
+        assert!(is_loopback("https://127.0.0.1:8443"));
+        assert!(!is_loopback("https://example.com:443"));
+        assert!(!is_loopback("https://127.0.0.1.example.com:443"));
     }
 
     #[test]

@@ -1,5 +1,9 @@
-//! One `cryptoserve serve --no-migrate` child process: its environment, port, log file and
+//! One `cryptoserve serve --no-migrate` child process: its environment, ports, log file and
 //! the ways the cluster stops it (SIGKILL as a crash, SIGTERM as a scale-down or deploy).
+//!
+//! Each backend has two listeners: the main one speaks TLS only and requires a client
+//! certificate from the cluster's CA (nginx has one), and a plain ops listener serves only
+//! `/health/*` and `/metrics`, which is where readiness is probed.
 
 use std::fs::OpenOptions;
 use std::io::Write as _;
@@ -9,6 +13,7 @@ use std::time::{Duration, Instant};
 
 use crate::error::{io_err, ClusterError, Result};
 use crate::secrets::Secrets;
+use crate::tls::ClusterTls;
 use crate::{probe, process};
 
 /// How long a backend may take from spawn to `/health/ready` = 200 (debug builds on a busy
@@ -18,7 +23,8 @@ const READY_TIMEOUT: Duration = Duration::from_secs(60);
 const START_ATTEMPTS: usize = 3;
 
 /// What every server process of one cluster is started with: the binary and the shared
-/// environment (secrets, database, Redis, shutdown and pool settings).
+/// environment (secrets, database, Redis, shutdown and pool settings), plus the certificates
+/// that only `serve` needs.
 pub(crate) struct ServerEnv {
     /// The `cryptoserve` binary.
     pub binary: PathBuf,
@@ -26,6 +32,9 @@ pub(crate) struct ServerEnv {
     pub vars: Vec<(String, String)>,
     /// Shared secrets, kept apart so `Debug` cannot print them.
     pub secrets: Secrets,
+    /// The cluster's certificates. One-shot commands (`migrate`, `identity create`) open no
+    /// listener, so only `serve` gets them.
+    pub tls: ClusterTls,
 }
 
 impl std::fmt::Debug for ServerEnv {
@@ -36,6 +45,7 @@ impl std::fmt::Debug for ServerEnv {
             .field("binary", &self.binary)
             .field("vars", &names)
             .field("secrets", &"[redacted]")
+            .field("tls", &self.tls.dir())
             .finish()
     }
 }
@@ -76,8 +86,11 @@ impl ServerEnv {
 pub struct Backend {
     /// Position in the cluster; stable for the cluster's life, never reused.
     index: usize,
-    /// Loopback port it listens on; kept across restarts so nginx's list stays valid.
+    /// Loopback port of its TLS listener; kept across restarts so nginx's list stays valid.
     port: u16,
+    /// Loopback port of its plain ops listener (`/health/*`, `/metrics`); kept across
+    /// restarts too.
+    ops_port: u16,
     /// `stdout` and `stderr` of every run of this backend, appended.
     log_path: PathBuf,
     /// `CRYPTOSERVE_DATA_DIR` of this backend.
@@ -89,14 +102,15 @@ pub struct Backend {
 }
 
 impl Backend {
-    /// Starts backend `index` on a free port with its files under `dir`, and waits until it
-    /// is ready.
+    /// Starts backend `index` on two free ports with its files under `dir`, and waits until
+    /// it is ready.
     pub(crate) fn start(env: &ServerEnv, index: usize, dir: &Path) -> Result<Backend> {
         let data_dir = dir.join(format!("backend-{index}"));
         std::fs::create_dir_all(&data_dir).map_err(io_err("creating a backend data dir"))?;
         let mut backend = Backend {
             index,
             port: 0,
+            ops_port: 0,
             log_path: dir.join(format!("backend-{index}.log")),
             data_dir,
             child: None,
@@ -105,10 +119,17 @@ impl Backend {
         let mut last_error = None;
         for _ in 0..START_ATTEMPTS {
             backend.port = cryptoserve_testkit::net::free_port()?;
+            backend.ops_port = cryptoserve_testkit::net::free_port()?;
             match backend.spawn_and_wait(env) {
                 Ok(()) => return Ok(backend),
                 Err(error) => {
-                    tracing::warn!(index, port = backend.port, %error, "backend failed to start");
+                    tracing::warn!(
+                        index,
+                        port = backend.port,
+                        ops_port = backend.ops_port,
+                        %error,
+                        "backend failed to start"
+                    );
                     let _ = backend.kill();
                     last_error = Some(error);
                 }
@@ -117,7 +138,7 @@ impl Backend {
         Err(last_error.unwrap_or(ClusterError::NoSuchBackend(index)))
     }
 
-    /// Starts the backend again on the same port (after a kill or terminate).
+    /// Starts the backend again on the same ports (after a kill or terminate).
     pub(crate) fn restart(&mut self, env: &ServerEnv) -> Result<()> {
         if self.is_running() {
             return Ok(());
@@ -134,8 +155,8 @@ impl Backend {
             .map_err(io_err(format!("opening {}", self.log_path.display())))?;
         let _ = writeln!(
             log,
-            "--- cryptoserve-cluster: starting backend {} on 127.0.0.1:{} ---",
-            self.index, self.port
+            "--- cryptoserve-cluster: starting backend {} on 127.0.0.1:{} (ops 127.0.0.1:{}) ---",
+            self.index, self.port, self.ops_port
         );
         let stderr = log
             .try_clone()
@@ -144,6 +165,11 @@ impl Backend {
             .command()
             .args(["serve", "--no-migrate"])
             .env("CRYPTOSERVE_LISTEN", format!("127.0.0.1:{}", self.port))
+            .env(
+                "CRYPTOSERVE_OPS_LISTEN",
+                format!("127.0.0.1:{}", self.ops_port),
+            )
+            .envs(env.tls.serve_env())
             .env("CRYPTOSERVE_INSTANCE_ID", format!("backend-{}", self.index))
             .env("CRYPTOSERVE_DATA_DIR", &self.data_dir)
             .stdout(log)
@@ -154,7 +180,8 @@ impl Backend {
         self.wait_ready()
     }
 
-    /// Polls `/health/ready` until it answers 200; fails early if the process exits.
+    /// Polls `/health/ready` on the ops listener until it answers 200; fails early if the
+    /// process exits.
     fn wait_ready(&mut self) -> Result<()> {
         let deadline = Instant::now() + READY_TIMEOUT;
         while Instant::now() < deadline {
@@ -163,7 +190,7 @@ impl Backend {
                     return Err(self.not_ready(format!("exited with {status}")));
                 }
             }
-            let ready = probe::get(self.port, "/health/ready", Duration::from_secs(1));
+            let ready = probe::get(self.ops_port, "/health/ready", Duration::from_secs(1));
             if ready.is_some_and(|response| response.status == 200) {
                 return Ok(());
             }
@@ -227,14 +254,25 @@ impl Backend {
         self.index
     }
 
-    /// Its loopback port.
+    /// Its TLS port (client certificate required).
     pub fn port(&self) -> u16 {
         self.port
     }
 
-    /// `http://127.0.0.1:<port>`.
+    /// `https://127.0.0.1:<port>`: the API, directly; needs the cluster's CA and its client
+    /// certificate ([`crate::Cluster::client_cert_path`]).
     pub fn url(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
+        format!("https://127.0.0.1:{}", self.port)
+    }
+
+    /// Its plain ops port: `/health/*` and `/metrics`, no TLS.
+    pub fn ops_port(&self) -> u16 {
+        self.ops_port
+    }
+
+    /// `http://127.0.0.1:<ops port>`.
+    pub fn ops_url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.ops_port)
     }
 
     /// The process id while it runs.

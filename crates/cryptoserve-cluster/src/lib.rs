@@ -3,11 +3,18 @@
 //! and nginx running the repository's `nginx.scale.conf`), for machines without a container
 //! engine, for the `cryptoserve-cluster` binary and for the fault drills in `tests/drills.rs`.
 //!
+//! TLS runs on every hop, as in production: clients → nginx over TLS, nginx → backends over
+//! mutual TLS, all certificates from one development CA (`cryptoserve tls dev-cert`).
+//!
 //! How the pieces fit:
 //! - `cluster.rs`: [`Cluster::up`] starts everything in dependency order and owns every
-//!   process; its methods inject the faults the drills need (kill, terminate, scale, restart
+//!   process (`cluster/options.rs`: [`ClusterOptions`] and the shared environment;
+//!   `cluster/faults.rs`: the faults the drills inject: kill, terminate, scale, restart
 //!   Redis, stop PostgreSQL). Dropping it tears everything down.
-//! - `backend.rs`: one `cryptoserve serve` child process with its environment and log file.
+//! - `backend.rs`: one `cryptoserve serve` child process with its environment, TLS and ops
+//!   ports, and log file.
+//! - `tls.rs`: the certificates, generated with `cryptoserve tls dev-cert` or brought by the
+//!   caller.
 //! - `secrets.rs`: the shared secrets, generated once with `cryptoserve keygen`.
 //! - `probe.rs`: a tiny blocking HTTP GET for readiness checks (no async runtime needed).
 //! - `process.rs`: signals (through the `kill` command, so the crate needs no `unsafe`) and
@@ -23,8 +30,10 @@ pub mod probe;
 pub mod process;
 mod secrets;
 pub mod state;
+pub mod tls;
 
 pub use backend::Backend;
 pub use cluster::{Cluster, ClusterOptions};
 pub use error::{ClusterError, Result};
 pub use secrets::Secrets;
+pub use tls::ClusterTls;

@@ -27,7 +27,8 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Start everything, print the URLs and an admin token, run until Ctrl-C or SIGTERM.
+    /// Start everything (TLS on every hop, a development CA in <state dir>/tls), print the
+    /// URLs, the CA and an admin token, run until Ctrl-C or SIGTERM.
     Up {
         /// Number of backends.
         #[arg(long, default_value_t = 3)]
@@ -44,7 +45,7 @@ enum Command {
     },
     /// Stop the cluster recorded in the state dir (asks `up` first, then signals by PID).
     Down,
-    /// Print the state file of the running cluster.
+    /// Print the state file of the running cluster (https URLs, the CA, ops ports).
     Status,
 }
 
@@ -108,17 +109,31 @@ fn up(options: ClusterOptions) -> anyhow::Result<()> {
     let backends = options.backends;
     eprintln!("starting PostgreSQL, Redis, {backends} backends and nginx ...");
     let cluster = Cluster::up(options).context("starting the cluster")?;
-    println!("CryptoServe cluster is up ({backends} backends)");
+    let ca = cluster.ca_cert_path();
+    println!("CryptoServe cluster is up ({backends} backends, TLS on every hop)");
     println!("  url          {}", cluster.url());
+    println!("  ca           {}", ca.display());
+    println!(
+        "  try          curl --cacert {} {}/health/ready",
+        ca.display(),
+        cluster.url()
+    );
+    println!("  cs, clients  export CRYPTOSERVE_CACERT={}", ca.display());
     for backend in cluster.backends() {
         println!(
-            "  backend {}    {}  pid {}  log {}",
+            "  backend {}    {}  ops {}  pid {}  log {}",
             backend.index(),
             backend.url(),
+            backend.ops_url(),
             backend.pid().unwrap_or_default(),
             backend.log_path().display()
         );
     }
+    println!(
+        "  client cert  {} {} (backends require it: curl --cert/--key)",
+        cluster.client_cert_path().display(),
+        cluster.client_key_path().display()
+    );
     println!("  admin token  {}", cluster.admin_token());
     println!("  access log   {}", cluster.nginx_access_log().display());
     println!(

@@ -1,5 +1,6 @@
-//! A minimal blocking HTTP/1.1 GET over a fresh loopback connection, for readiness checks and
-//! the launcher's own probes. Tests that drive load use a real client instead.
+//! A minimal blocking, plain HTTP/1.1 GET over a fresh loopback connection, for readiness
+//! checks on the backends' ops listeners and the launcher's own probes. Tests that drive load
+//! (over TLS) use a real client instead.
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};

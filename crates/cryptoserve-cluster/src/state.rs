@@ -30,8 +30,12 @@ pub struct ProcessRecord {
 pub struct BackendRecord {
     /// Index in the cluster.
     pub index: usize,
-    /// Direct URL (bypassing nginx).
+    /// Direct URL (bypassing nginx): `https://`, client certificate required.
     pub url: String,
+    /// Its plain ops port (`/health/*`, `/metrics`); 0 in state files written before it
+    /// existed.
+    #[serde(default)]
+    pub ops_port: u16,
     /// PID while running.
     pub pid: Option<u32>,
     /// Whether nginx sends it traffic.
@@ -45,7 +49,7 @@ pub struct BackendRecord {
 pub struct ClusterState {
     /// The `cryptoserve-cluster up` process (or test) that owns the cluster.
     pub launcher_pid: u32,
-    /// nginx's URL: the cluster's front door.
+    /// nginx's URL: the cluster's front door (`https://`).
     pub url: String,
     /// Admin bearer token (the file is written with mode 0600).
     pub admin_token: String,
@@ -53,6 +57,10 @@ pub struct ClusterState {
     pub database_url: String,
     /// `REDIS_URL` the backends use.
     pub redis_url: String,
+    /// The CA certificate clients trust (`curl --cacert`, `CRYPTOSERVE_CACERT`); empty in
+    /// state files written before TLS.
+    #[serde(default)]
+    pub ca_cert: PathBuf,
     /// nginx master.
     pub nginx: ProcessRecord,
     /// redis-server.

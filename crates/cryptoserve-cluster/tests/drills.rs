@@ -1,6 +1,9 @@
-//! Fault drills: real PostgreSQL, Redis, nginx and `cryptoserve` processes on loopback, a
-//! steady bounded stream of encrypt/decrypt round trips through nginx, and one fault at a
-//! time. Each drill prints requests sent, succeeded, failed and p99 latency (visible with
+//! Fault drills: real PostgreSQL, Redis, nginx and `cryptoserve` processes on loopback with
+//! TLS on every hop (clients → nginx over TLS, nginx → backends over mutual TLS, one
+//! development CA), a steady bounded stream of encrypt/decrypt round trips through nginx, and
+//! one fault at a time. Every client here trusts the cluster's CA only; direct calls to a
+//! backend's API present the cluster's client certificate, and readiness and metrics are read
+//! from the backends' plain ops ports. Each drill prints requests sent, succeeded, failed and p99 latency (visible with
 //! `--nocapture`; the same line is in every assertion message).
 //!
 //! The drills share one cluster and run in order in a single test, because each leaves the
@@ -11,7 +14,8 @@
 //! 3. restart Redis;
 //! 4. stop and start PostgreSQL;
 //! 5. scale 2 → 4 backends;
-//! 6. every ciphertext decrypts on every backend.
+//! 6. every ciphertext decrypts on every backend;
+//! 7. TLS on every hop: unknown CA, plain HTTP and a missing client certificate are refused.
 //!
 //! Runbooks: `docs/operations/runbook-*.md`.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -24,50 +28,9 @@ use cryptoserve_cluster::{probe, Cluster, ClusterOptions};
 
 use cryptoserve_testkit::metrics::sum as metric_sum;
 use support::api::{crypto_ok, Api};
-use support::load::{Load, LoadConfig, Report};
-
-const CONTEXT: &str = "drills";
-
-/// The cluster, the test's own runtime for HTTP, and the admin API through nginx.
-struct Drills {
-    cluster: Cluster,
-    runtime: tokio::runtime::Runtime,
-    admin: Api,
-    load: LoadConfig,
-    ciphertexts: Vec<(Vec<u8>, String)>,
-}
-
-impl Drills {
-    fn start_load(&self, name: &str) -> Load {
-        Load::start(&self.runtime, name, &self.load)
-    }
-
-    /// Stops the load, prints the figures and keeps the ciphertexts for drill 6.
-    fn finish(&mut self, load: Load) -> Report {
-        let mut report = load.stop(&self.runtime);
-        println!("{report}");
-        self.ciphertexts.append(&mut report.ciphertexts);
-        report
-    }
-
-    fn backend_api(&self, index: usize) -> Api {
-        self.admin.at(self.cluster.backend(index).unwrap().url())
-    }
-
-    fn metrics(&self, index: usize) -> String {
-        self.runtime.block_on(self.backend_api(index).metrics())
-    }
-
-    /// Indices of the backends running now.
-    fn running(&self) -> Vec<usize> {
-        self.cluster
-            .backends()
-            .iter()
-            .filter(|backend| backend.is_running())
-            .map(|backend| backend.index())
-            .collect()
-    }
-}
+use support::harness::{retried_in_access_log, setup, wait_until, Drills, CONTEXT};
+use support::load::LoadConfig;
+use support::tls;
 
 #[test]
 fn fault_drills() {
@@ -92,9 +55,19 @@ fn fault_drills() {
         .enable_all()
         .build()
         .unwrap();
-    let admin = Api::new(cluster.url(), cluster.admin_token());
+    let tls = [
+        cluster.ca_cert_path(),
+        cluster.client_cert_path(),
+        cluster.client_key_path(),
+    ];
+    let admin = Api::new(
+        cluster.url(),
+        cluster.admin_token(),
+        [&tls[0], &tls[1], &tls[2]],
+    );
     let load = LoadConfig {
         url: cluster.url(),
+        ca_cert: cluster.ca_cert_path(),
         token: cluster.admin_token().to_owned(),
         context: CONTEXT.to_owned(),
         clients: 6,
@@ -115,46 +88,13 @@ fn fault_drills() {
     drill_4_postgres_outage(&mut drills);
     drill_5_scale_out(&mut drills);
     drill_6_cross_instance(&mut drills);
+    drill_7_tls_every_hop(&mut drills);
 
     drills.cluster.down().expect("cluster stops");
     println!(
         "all drills done in {:.1} s",
         started.elapsed().as_secs_f64()
     );
-}
-
-/// Limits out of the way (the drills measure availability), and the drill context.
-fn setup(drills: &Drills) {
-    for dimension in ["ip", "identity", "context"] {
-        let answer = drills
-            .runtime
-            .block_on(drills.admin.raise_default_limit(dimension));
-        assert_eq!(
-            answer.status, 200,
-            "raising the {dimension} limit: {answer:?}"
-        );
-    }
-    let answer = drills
-        .runtime
-        .block_on(drills.admin.create_context(CONTEXT));
-    assert_eq!(answer.status, 201, "creating the drill context: {answer:?}");
-    // Every backend learns about the new context from the database; wait until each can use it.
-    for index in drills.running() {
-        let api = drills.backend_api(index);
-        wait_until(
-            Duration::from_secs(15),
-            "context visible on every backend",
-            || {
-                let body = serde_json::json!({ "context": CONTEXT, "plaintext": "aGk=" });
-                let answer = drills.runtime.block_on(api.send(
-                    reqwest::Method::POST,
-                    "/api/v1/crypto/encrypt",
-                    Some(body),
-                ));
-                answer.status == 200
-            },
-        );
-    }
 }
 
 /// Drill 1: SIGKILL one backend under load: nginx retries, no client sees a failure, the others
@@ -190,10 +130,10 @@ fn drill_1_sigkill(drills: &mut Drills) {
 /// Drill 2: SIGTERM one backend under load: readiness turns 503, the listener closes after the
 /// delay, in-flight requests finish, exit 0, and no client sees a failure.
 fn drill_2_sigterm(drills: &mut Drills) {
-    let port = drills.cluster.backend(1).unwrap().port();
+    let ops_port = drills.cluster.backend(1).unwrap().ops_port();
     let load = drills.start_load("drill 2: SIGTERM backend 1");
     std::thread::sleep(Duration::from_secs(1));
-    let watcher = std::thread::spawn(move || watch_readiness(port));
+    let watcher = std::thread::spawn(move || watch_readiness(ops_port));
     let status = drills.cluster.terminate_backend(1).unwrap();
     std::thread::sleep(Duration::from_millis(1500));
     let report = drills.finish(load);
@@ -209,12 +149,13 @@ fn drill_2_sigterm(drills: &mut Drills) {
     drills.cluster.restart_backend(1).unwrap();
 }
 
-/// Polls `/health/ready` until the port refuses connections; true if it saw a 503 draining.
-fn watch_readiness(port: u16) -> bool {
+/// Polls `/health/ready` on a backend's ops port until it refuses connections (the ops
+/// listener closes after the main one has drained); true if it saw a 503 draining.
+fn watch_readiness(ops_port: u16) -> bool {
     let deadline = Instant::now() + Duration::from_secs(20);
     let mut saw_draining = false;
     while Instant::now() < deadline {
-        match probe::get(port, "/health/ready", Duration::from_millis(500)) {
+        match probe::get(ops_port, "/health/ready", Duration::from_millis(500)) {
             Some(answer) if answer.status == 503 && answer.body.contains("\"draining\":true") => {
                 saw_draining = true;
             }
@@ -256,7 +197,7 @@ fn drill_3_redis_restart(drills: &mut Drills) {
         "every backend reconnected to Redis",
         || {
             drills.running().into_iter().all(|i| {
-                let ready = drills.runtime.block_on(drills.backend_api(i).ready());
+                let ready = drills.runtime.block_on(drills.ops_api(i).ready());
                 ready.body["checks"]["redis"]["status"] == "ok"
             })
         },
@@ -453,28 +394,52 @@ fn drill_6_cross_instance(drills: &mut Drills) {
     );
 }
 
-/// Requests in nginx's access log that went to more than one backend (`upstream_addr` lists
-/// every backend tried) and still ended in 200.
-fn retried_in_access_log(cluster: &Cluster) -> usize {
-    let log = std::fs::read_to_string(cluster.nginx_access_log()).unwrap_or_default();
-    log.lines()
-        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
-        .filter(|entry| entry["status"] == 200)
-        .filter(|entry| {
-            entry["upstream_addr"]
-                .as_str()
-                .is_some_and(|addr| addr.contains(','))
-        })
-        .count()
-}
+/// Drill 7: TLS on every hop, while load runs through nginx: a client that does not trust the
+/// cluster's CA is refused; plain HTTP sent to nginx's port gets 400 `https_required` (never
+/// a redirect); a backend's TLS port refuses a client without a client certificate and
+/// serves one with it; and the load through nginx sees no failure meanwhile.
+fn drill_7_tls_every_hop(drills: &mut Drills) {
+    let load = drills.start_load("drill 7: TLS on every hop");
+    std::thread::sleep(Duration::from_millis(500));
+    let runtime = &drills.runtime;
+    let cluster = &drills.cluster;
 
-fn wait_until(timeout: Duration, what: &str, mut done: impl FnMut() -> bool) {
-    let deadline = Instant::now() + timeout;
-    while Instant::now() < deadline {
-        if done() {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(200));
-    }
-    panic!("timed out after {timeout:?} waiting for: {what}");
+    let unknown_ca = tls::refused_without_the_ca(runtime, &cluster.url());
+    assert!(
+        unknown_ca.contains("UnknownIssuer"),
+        "refused for another reason than the unknown CA: {unknown_ca}"
+    );
+
+    let (status, body) = tls::plain_http_to(
+        runtime,
+        cluster.nginx_port(),
+        cluster.admin_token(),
+        CONTEXT,
+    );
+    assert_eq!(status, 400, "plain HTTP to nginx: {body}");
+    assert_eq!(body["error"]["code"], "https_required", "{body}");
+
+    let index = *drills.running().first().expect("a running backend");
+    let backend_url = cluster.backend(index).unwrap().url();
+    let refusal =
+        tls::refused_without_a_client_cert(runtime, &backend_url, &cluster.ca_cert_path());
+    // The same request with the cluster's client certificate is served.
+    let with_cert = runtime.block_on(drills.backend_api(index).send(
+        reqwest::Method::GET,
+        "/health/live",
+        None,
+    ));
+    assert_eq!(with_cert.status, 200, "{with_cert:?}");
+
+    std::thread::sleep(Duration::from_millis(500));
+    let report = drills.finish(load);
+    println!("  unknown CA refused: {unknown_ca}");
+    println!("  plain HTTP to nginx: {status} {}", body["error"]["code"]);
+    println!("  backend {index} without a client certificate refused: {refusal}");
+    assert_eq!(report.failed, 0, "{report}");
+    assert_eq!(report.retried, 0, "{report}");
+    assert!(
+        report.sent > 20,
+        "too little load to mean anything: {report}"
+    );
 }

@@ -1,10 +1,13 @@
 //! Typed calls the drills make besides the load: admin API, metrics, readiness.
 
+use std::path::Path;
 use std::time::Duration;
 
 use serde_json::{json, Value};
 
-/// An HTTP client bound to a base URL and a bearer token.
+/// An HTTP client bound to a base URL and a bearer token. Its client trusts only the
+/// cluster's CA and carries the cluster's client certificate, so the same client reaches
+/// nginx, a backend's TLS port (mutual TLS) and a backend's plain ops port.
 #[derive(Debug, Clone)]
 pub struct Api {
     pub client: reqwest::Client,
@@ -20,9 +23,12 @@ pub struct Answer {
 }
 
 impl Api {
-    pub fn new(base: impl Into<String>, token: impl Into<String>) -> Self {
-        let client = reqwest::Client::builder()
-            .timeout(Duration::from_secs(15))
+    /// `tls`: the CA certificate, client certificate and client key.
+    pub fn new(base: impl Into<String>, token: impl Into<String>, tls: [&Path; 3]) -> Self {
+        let [ca_cert, client_cert, client_key] = tls;
+        let builder = reqwest::Client::builder().timeout(Duration::from_secs(15));
+        let builder = super::trusting_only(builder, ca_cert);
+        let client = super::with_client_cert(builder, client_cert, client_key)
             .build()
             .unwrap();
         Self {
@@ -32,7 +38,7 @@ impl Api {
         }
     }
 
-    /// The same token against another base URL (a backend, directly).
+    /// The same client and token against another base URL (a backend's TLS or ops port).
     pub fn at(&self, base: impl Into<String>) -> Self {
         Self {
             client: self.client.clone(),
@@ -96,7 +102,7 @@ impl Api {
         .await
     }
 
-    /// `/metrics` of this (backend) URL as text.
+    /// `/metrics` of this URL (a backend's ops port) as text.
     pub async fn metrics(&self) -> String {
         self.client
             .get(format!("{}/metrics", self.base))

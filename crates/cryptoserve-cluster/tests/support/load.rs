@@ -1,8 +1,9 @@
-//! A steady, bounded stream of encrypt → decrypt round trips through nginx, from a few
-//! concurrent clients, each pausing between round trips so the total stays at a few hundred
-//! requests per second. Every request is counted; a failure is anything but a 200 with the
+//! A steady, bounded stream of encrypt → decrypt round trips through nginx over TLS, from a
+//! few concurrent clients, each pausing between round trips so the total stays at a few
+//! hundred requests per second. Every request is counted; a failure is anything but a 200 with the
 //! expected body (including a decrypt that returns other bytes than were encrypted).
 
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -13,7 +14,10 @@ use serde_json::{json, Value};
 /// How to drive the load.
 #[derive(Debug, Clone)]
 pub struct LoadConfig {
+    /// nginx's `https://` URL.
     pub url: String,
+    /// The cluster's CA, the only one the load's client trusts.
+    pub ca_cert: PathBuf,
     pub token: String,
     pub context: String,
     pub clients: usize,
@@ -90,9 +94,10 @@ impl Load {
     /// Starts `config.clients` client tasks on `runtime`.
     pub fn start(runtime: &tokio::runtime::Runtime, name: &str, config: &LoadConfig) -> Load {
         let stop = Arc::new(AtomicBool::new(false));
-        let client = reqwest::Client::builder()
+        let builder = reqwest::Client::builder()
             .timeout(Duration::from_secs(20))
-            .pool_max_idle_per_host(config.clients)
+            .pool_max_idle_per_host(config.clients);
+        let client = super::trusting_only(builder, &config.ca_cert)
             .build()
             .unwrap();
         let clients = (0..config.clients)

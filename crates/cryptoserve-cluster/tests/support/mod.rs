@@ -1,12 +1,37 @@
-//! Helpers for the fault drills: finding (building) the server binary, a bounded load
-//! generator, and typed calls to the admin API and backend metrics.
+//! Helpers for the fault drills: finding (building) the server binary, the drills' shared
+//! state (`harness.rs`), a bounded load generator, typed calls to the admin API and backend
+//! metrics, the TLS settings every client of the cluster needs, and the TLS refusals drill 7
+//! checks (`tls.rs`).
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 pub mod api;
+pub mod harness;
 pub mod load;
+pub mod tls;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
+
+/// Trust the cluster's CA and nothing else: a certificate from anywhere else, even one a
+/// public CA signed, is refused, as a production client pinned to its CA would.
+pub fn trusting_only(builder: reqwest::ClientBuilder, ca_cert: &Path) -> reqwest::ClientBuilder {
+    let pem = std::fs::read(ca_cert).expect("reading the cluster CA");
+    builder
+        .tls_built_in_root_certs(false)
+        .add_root_certificate(reqwest::Certificate::from_pem(&pem).expect("the cluster CA"))
+}
+
+/// Also present the cluster's client certificate: the backends require one (nginx has it;
+/// the drills need it to reach a backend directly). nginx asks for none, so it never sees it.
+pub fn with_client_cert(
+    builder: reqwest::ClientBuilder,
+    cert: &Path,
+    key: &Path,
+) -> reqwest::ClientBuilder {
+    let mut pem = std::fs::read(cert).expect("reading the client certificate");
+    pem.extend(std::fs::read(key).expect("reading the client key"));
+    builder.identity(reqwest::Identity::from_pem(&pem).expect("the client certificate and key"))
+}
 
 /// The `cryptoserve` binary to run. `CRYPTOSERVE_BIN` wins; otherwise the server is built
 /// (a no-op when fresh) into the target dir this test runs from, so `cargo test -p
