@@ -220,6 +220,8 @@ fn production(dir: &Path, vars: &[(&str, &str)]) -> (ExitStatus, String, Duratio
     let mut command = cryptoserve(dir);
     command
         .env("CRYPTOSERVE_ENV", "production")
+        // These cases are about secrets; production's TLS requirement is tested in tests/tls.rs.
+        .env("CRYPTOSERVE_TLS", "off")
         .envs(vars.iter().copied())
         .arg("--data-dir")
         .arg(dir.join("data"))
