@@ -50,7 +50,10 @@ mod rate_limits;
 mod usage;
 mod vocabulary;
 
-pub use audit::{AuditPage, AuditQuery, AuditRecord, AuditVerification};
+pub use audit::{
+    AuditCheckpoint, AuditPage, AuditProblem, AuditProblemKind, AuditQuery, AuditRecord,
+    AuditVerification, AuditVerifyRequest, CheckedCheckpoint, CheckpointSource,
+};
 pub use batch::{BatchRequest, BatchResponse, DecryptItem, EncryptItem, ItemError, ItemResult};
 pub use context_name::{ContextName, CONTEXT_NAME_PATTERN};
 pub use contexts::{

@@ -313,13 +313,26 @@ pub enum AuditCommand {
         cs audit list --since 2026-12-01T00:00:00Z"
     )]
     List(AuditListArgs),
-    /// Walk the whole chain; exits 1 if any row was altered
+    /// Walk the whole chain; exits 1 if any row was altered, deleted or moved
     #[command(
         long_about = "Walk the whole audit chain and check every row's MAC and \
-        back-link. Exits 0 when intact, 1 when broken (naming the first broken row).\n\n\
-        Example:\n  cs audit verify"
+        back-link, and compare it with the server's latest checkpoint in Redis (when it \
+        has Redis) and with --checkpoint. Reports truncation (rows after a checkpoint \
+        deleted), rewriting, gaps and reordering separately. Exits 0 when intact, 1 when \
+        not.\n\nExamples:\n  cs audit verify\n  \
+        cs audit verify --checkpoint checkpoint.json\n  \
+        cs audit verify --checkpoint audit.log      # the last checkpoint line in a log file"
     )]
-    Verify,
+    Verify(AuditVerifyArgs),
+}
+
+/// `cs audit verify`.
+#[derive(Debug, Args)]
+pub struct AuditVerifyArgs {
+    /// An expected checkpoint: a file, or the JSON itself. A file may be a log: its last
+    /// `cryptoserve::audit` checkpoint line is used
+    #[arg(long, value_name = "FILE|JSON")]
+    pub checkpoint: Option<String>,
 }
 
 /// `cs audit list`.

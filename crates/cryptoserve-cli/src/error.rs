@@ -54,10 +54,12 @@ pub enum CliError {
     #[error("{0}")]
     BadInput(String),
     /// The audit chain did not verify.
-    #[error("the audit chain is broken at row {}", .first_broken_id.map_or_else(|| "?".into(), |id| id.to_string()))]
+    #[error("the audit chain did not verify ({findings}){}", .first_broken_id.map_or_else(String::new, |id| format!(", first at row {id}")))]
     AuditBroken {
-        /// The first row whose MAC or back-link does not match.
+        /// The first row a problem was found at.
         first_broken_id: Option<i64>,
+        /// The kinds of findings, e.g. `truncated, gap`.
+        findings: String,
     },
     /// Not every instance answered ready.
     #[error("{not_ready} of {total} instances are not ready")]

@@ -2,7 +2,8 @@
 //! admin token). All reads.
 
 use cryptoserve_api::{
-    AuditPage, AuditQuery, AuditRecord, AuditVerification, UsageQuery, UsageReport, UsageRow,
+    AuditCheckpoint, AuditPage, AuditQuery, AuditRecord, AuditVerification, AuditVerifyRequest,
+    UsageQuery, UsageReport, UsageRow,
 };
 
 use crate::error::Result;
@@ -44,10 +45,31 @@ impl Client {
         }
     }
 
-    /// Walks the whole chain and says whether it is intact and where it breaks.
+    /// Walks the whole chain and says whether it is intact and where it breaks (compared with
+    /// the server's latest checkpoint in Redis, when it has one).
     pub async fn verify_audit(&self) -> Result<AuditVerification> {
         self.call(Call::get(&["api", "admin", "audit", "verify"]))
             .await
+    }
+
+    /// Like [`Client::verify_audit`], and also checks that the chain still reaches
+    /// `checkpoint` (one kept outside the database, e.g. by a log shipper) unaltered. A
+    /// checkpoint whose MAC does not verify is refused with `invalid_checkpoint`.
+    pub async fn verify_audit_against(
+        &self,
+        checkpoint: &AuditCheckpoint,
+    ) -> Result<AuditVerification> {
+        let body = AuditVerifyRequest {
+            checkpoint: Some(checkpoint.clone()),
+        };
+        // A read: safe to repeat like a GET.
+        let call = Call::new(
+            reqwest::Method::POST,
+            &["api", "admin", "audit", "verify"],
+            crate::retry::Repeat::Safe,
+        )
+        .json(&body)?;
+        self.call(call).await
     }
 
     /// Per-minute crypto usage counters, filtered by `query`.

@@ -140,7 +140,7 @@ impl Error {
             ("forbidden", _) | (_, 403) => Self::Forbidden(failure),
             ("unknown_context", _) => Self::UnknownContext(failure),
             ("not_found", _) | (_, 404) => Self::NotFound(failure),
-            ("invalid_request" | "invalid_json" | "invalid_base64", _) => {
+            ("invalid_request" | "invalid_json" | "invalid_base64" | "invalid_checkpoint", _) => {
                 Self::InvalidRequest(failure)
             }
             ("conflict", _) | (_, 409) => Self::Conflict(failure),

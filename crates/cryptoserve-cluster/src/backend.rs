@@ -28,7 +28,8 @@ const START_ATTEMPTS: usize = 3;
 pub(crate) struct ServerEnv {
     /// The `cryptoserve` binary.
     pub binary: PathBuf,
-    /// Shared non-secret variables, in the order they are set.
+    /// Shared variables, in the order they are set (non-secret, except those a secret
+    /// rotation sets through `Cluster::set_server_env`).
     pub vars: Vec<(String, String)>,
     /// Shared secrets, kept apart so `Debug` cannot print them.
     pub secrets: Secrets,
@@ -52,12 +53,13 @@ impl std::fmt::Debug for ServerEnv {
 
 impl ServerEnv {
     /// `cryptoserve <args>` with the shared environment; a config file from the caller's
-    /// environment is ignored so the cluster is configured by its variables alone.
+    /// environment is ignored so the cluster is configured by its variables alone. The
+    /// variables come after the secrets, so a variable can replace a secret (rotation).
     pub fn command(&self) -> Command {
         let mut command = Command::new(&self.binary);
         command.env_remove("CRYPTOSERVE_CONFIG");
-        command.envs(self.vars.iter().map(|(name, value)| (name, value)));
         command.envs(self.secrets.env());
+        command.envs(self.vars.iter().map(|(name, value)| (name, value)));
         command.stdin(Stdio::null());
         command
     }

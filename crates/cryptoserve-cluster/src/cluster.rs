@@ -1,6 +1,7 @@
 //! [`Cluster`]: PostgreSQL, Redis, N backends and nginx, started in dependency order and torn
 //! down when dropped. `options.rs` holds [`ClusterOptions`] and the shared environment;
-//! `faults.rs` the fault injections and topology changes the drills use.
+//! `faults.rs` the fault injections and topology changes the drills use; `rolling.rs` changes
+//! of the servers' environment and rolling restarts (secret rotation).
 //!
 //! Start order mirrors `docker-compose.scale.yml`: certificates (`cryptoserve tls dev-cert`,
 //! unless the caller brought some) → database and Redis → shared secrets (`cryptoserve
@@ -11,6 +12,7 @@
 
 mod faults;
 mod options;
+mod rolling;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;

@@ -10,7 +10,8 @@
 //! - `cluster.rs`: [`Cluster::up`] starts everything in dependency order and owns every
 //!   process (`cluster/options.rs`: [`ClusterOptions`] and the shared environment;
 //!   `cluster/faults.rs`: the faults the drills inject: kill, terminate, scale, restart
-//!   Redis, stop PostgreSQL). Dropping it tears everything down.
+//!   Redis, stop PostgreSQL; `cluster/rolling.rs`: environment changes and rolling restarts,
+//!   for secret rotation). Dropping it tears everything down.
 //! - `backend.rs`: one `cryptoserve serve` child process with its environment, TLS and ops
 //!   ports, and log file.
 //! - `tls.rs`: the certificates, generated with `cryptoserve tls dev-cert` or brought by the

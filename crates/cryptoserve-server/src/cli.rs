@@ -1,5 +1,5 @@
 //! The command line: `serve`, `migrate`, `keygen`, `identity create`, `tls dev-cert`,
-//! `config show`.
+//! `config show`, `export`, `import`.
 //!
 //! Machine-usable output (tokens, generated secrets, configuration) goes to stdout; logs and
 //! warnings go to stderr, so `TOKEN=$(cryptoserve identity create ...)` works.
@@ -53,6 +53,11 @@ pub enum Command {
         #[command(subcommand)]
         command: TlsCommand,
     },
+    /// Write every piece of metadata (no keys) to a MAC-sealed backup file.
+    Export(ExportArgs),
+    /// Restore a backup file into an empty database (migrated first); see
+    /// docs/operations/backup-restore.md. Exit 3: file refused; 4: database not empty.
+    Import(ImportArgs),
     /// Inspect configuration.
     Config {
         /// Config subcommand.
@@ -83,6 +88,25 @@ pub struct CreateIdentityArgs {
     /// Lifetime of the identity and its token, in days (default 90).
     #[arg(long)]
     pub expires_in_days: Option<u32>,
+}
+
+/// `export` arguments.
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// File to write (created mode 0600, replaced atomically); `-` for stdout.
+    #[arg(long)]
+    pub out: PathBuf,
+}
+
+/// `import` arguments.
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// Backup file written by `cryptoserve export`; `-` for stdin.
+    pub file: PathBuf,
+    /// Add the file's rows to a database that already holds rows; rows present in both
+    /// must be identical, else nothing is written.
+    #[arg(long)]
+    pub merge: bool,
 }
 
 /// `tls ...`

@@ -188,6 +188,10 @@ pub fn config_show(settings: &Settings) -> anyhow::Result<()> {
             format!("[{} redacted]", settings.previous_master_keys.len()),
         ),
         ("JWT_SECRET_KEY", redact(&settings.jwt_secret_key)),
+        (
+            "JWT_PREVIOUS_SECRET_KEYS",
+            format!("[{} redacted]", settings.jwt_previous_secret_keys.len()),
+        ),
         ("HKDF_SALT", redact(&settings.hkdf_salt)),
         ("DATABASE_URL", redact(&settings.database_url)),
         ("DB_POOL_SIZE", settings.db_pool_size.to_string()),
@@ -232,6 +236,14 @@ pub fn config_show(settings: &Settings) -> anyhow::Result<()> {
             settings
                 .ops_listen
                 .map_or("(not set)".to_owned(), |a| a.to_string()),
+        ),
+        (
+            "CRYPTOSERVE_USAGE_RETENTION_DAYS",
+            settings.usage_retention_days.to_string(),
+        ),
+        (
+            "CRYPTOSERVE_RETENTION_INTERVAL_SECS",
+            settings.retention_interval_secs.to_string(),
         ),
     ];
     for (name, value) in lines {

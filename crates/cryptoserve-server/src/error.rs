@@ -22,6 +22,9 @@ pub enum ApiError {
     /// A well-formed request with an unacceptable value.
     #[error("{0}")]
     InvalidRequest(String),
+    /// An audit checkpoint whose MAC does not verify under this deployment's audit key.
+    #[error("the checkpoint's MAC does not verify: it was altered, or comes from another deployment or master key")]
+    InvalidCheckpoint,
     /// The body is larger than the configured limit.
     #[error("request body is larger than the limit of {0} bytes")]
     PayloadTooLarge(usize),
@@ -78,6 +81,7 @@ impl ApiError {
             Self::InvalidJson(_) => "invalid_json",
             Self::InvalidBase64(_) => "invalid_base64",
             Self::InvalidRequest(_) => "invalid_request",
+            Self::InvalidCheckpoint => "invalid_checkpoint",
             Self::PayloadTooLarge(_) => "payload_too_large",
             Self::UnsupportedMediaType => "unsupported_media_type",
             Self::UnknownContext(_) => "unknown_context",
@@ -123,6 +127,7 @@ impl ResponseError for ApiError {
             Self::InvalidJson(_)
             | Self::InvalidBase64(_)
             | Self::InvalidRequest(_)
+            | Self::InvalidCheckpoint
             | Self::DecryptionFailed => StatusCode::BAD_REQUEST,
             Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,

@@ -4,7 +4,7 @@ use clap::Parser;
 
 use cryptoserve_server::cli::{Cli, Command, ConfigCommand, IdentityCommand, TlsCommand};
 use cryptoserve_server::config::{secrets, Settings};
-use cryptoserve_server::{commands, telemetry};
+use cryptoserve_server::{backup, commands, telemetry};
 
 /// mimalloc instead of glibc malloc: a request allocates and frees dozens of small buffers
 /// across worker threads, and glibc's free lists and consolidation were over a tenth of the
@@ -69,12 +69,14 @@ async fn main() -> anyhow::Result<()> {
         Command::Config {
             command: ConfigCommand::Show,
         } => commands::config_show(&settings),
+        Command::Export(args) => backup::export(settings, &args.out).await,
+        Command::Import(args) => backup::import(settings, &args.file, args.merge).await,
     };
     // Every queued log line is written before the process ends.
     drop(log_guard);
     if let Err(error) = &result {
         eprintln!("cryptoserve: {error:#}");
-        std::process::exit(1);
+        std::process::exit(backup::exit_code(error));
     }
     Ok(())
 }

@@ -83,6 +83,8 @@ pub struct Metrics {
     pub payload_by_operation: Resolved<4>,
     /// The listener's certificate: expiry and reloads.
     pub tls: TlsMetrics,
+    /// Rows deleted by the retention task, by table (`revoked_tokens`, `usage_counters`).
+    pub retention_purged_rows: IntCounterVec,
 }
 
 /// Certificate gauges and reload counters (present whether or not TLS is on; they stay 0
@@ -250,6 +252,14 @@ impl Metrics {
             .with_label_values(&[env!("CARGO_PKG_VERSION"), instance_id])
             .set(1);
         let tls = TlsMetrics::new(&registry)?;
+        let retention_purged_rows = IntCounterVec::new(
+            Opts::new(
+                "cryptoserve_retention_purged_rows_total",
+                "Rows deleted by the retention task, by table",
+            ),
+            &["table"],
+        )?;
+        registry.register(Box::new(retention_purged_rows.clone()))?;
         Ok(Self {
             registry,
             http_requests,
@@ -273,6 +283,7 @@ impl Metrics {
             allowed_by_source: Resolved::default(),
             payload_by_operation: Resolved::default(),
             tls,
+            retention_purged_rows,
         })
     }
 

@@ -69,6 +69,14 @@ pub async fn connect_store(
     resolved: &secrets::ResolvedSecrets,
 ) -> anyhow::Result<Store> {
     let audit_key = derive_service_key(resolved.keyring.active(), &resolved.salt, "audit-log-mac")?;
+    // Rows written before a master key rotation were signed with the old key's audit key:
+    // they keep verifying while that key is configured in CRYPTOSERVE_PREVIOUS_MASTER_KEYS.
+    let mut previous_audit_keys = Vec::new();
+    for id in resolved.keyring.ids().into_iter().skip(1) {
+        if let Some(key) = resolved.keyring.get(id) {
+            previous_audit_keys.push(*derive_service_key(key, &resolved.salt, "audit-log-mac")?);
+        }
+    }
     let pool = PoolSettings {
         pool_size: settings.db_pool_size,
         max_overflow: settings.db_max_overflow,
@@ -78,9 +86,10 @@ pub async fn connect_store(
     let store = Store::connect(
         resolved.database_url.expose_secret(),
         &pool,
-        AuditKey::new(*audit_key),
+        AuditKey::new(*audit_key).with_previous(previous_audit_keys),
     )
     .await?;
+    crate::audit_log::feed_committed_rows(&store);
     Ok(store)
 }
 
@@ -127,7 +136,8 @@ impl Application {
             &resolved.jwt_secret,
             &settings.jwt_issuer,
             &settings.jwt_audience,
-        );
+        )
+        .with_previous_secrets(&resolved.previous_jwt_secrets);
         let metadata = Arc::new(MetadataCache::new());
         metadata.refresh(&store).await?;
         let metrics = Arc::new(Metrics::new(&instance_id)?);
@@ -229,6 +239,14 @@ impl Application {
                 shutdown_rx.clone(),
             )),
             tokio::spawn(flush_usage_periodically(
+                Arc::clone(&state),
+                shutdown_rx.clone(),
+            )),
+            tokio::spawn(crate::retention::run(
+                Arc::clone(&state),
+                shutdown_rx.clone(),
+            )),
+            tokio::spawn(crate::audit_log::publish_checkpoints(
                 Arc::clone(&state),
                 shutdown_rx.clone(),
             )),

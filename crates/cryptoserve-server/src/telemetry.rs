@@ -10,14 +10,20 @@
 //! whenever the channel runs dry. Under load that is one `write` per burst of lines instead
 //! of one per request, and no request waits on a slow stderr consumer until 128k lines are
 //! queued; then they wait rather than lose lines. [`LogGuard`] flushes on drop.
+//!
+//! Lines on the `cryptoserve::audit` target (the SIEM feed and audit checkpoints) are always
+//! JSON, printed by `audit_log/layer.rs`, so a shipper can pick them out by `target`.
 
 use std::io::{IsTerminal, Write};
 
 use tracing_appender::non_blocking::{NonBlockingBuilder, WorkerGuard};
+use tracing_subscriber::filter::filter_fn;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
+use tracing_subscriber::Layer as _;
 use tracing_subscriber::{fmt, EnvFilter};
 
+use crate::audit_log::{is_audit_event, AuditLineLayer};
 use crate::config::LogFormat;
 
 /// Keeps the log writer thread alive; dropping it writes out every queued line. Hold it for
@@ -44,6 +50,11 @@ pub fn init(format: LogFormat, instance_id: &str) -> LogGuard {
             sink,
             out: std::io::BufWriter::with_capacity(64 * 1024, std::io::stderr()),
         });
+    // Audit rows and checkpoints are printed as JSON lines by their own layer, in both
+    // formats, and skipped by the general one (see `audit_log/layer.rs`).
+    let registry =
+        registry.with(AuditLineLayer::new(writer.clone()).with_filter(filter_fn(is_audit_event)));
+    let not_audit = || filter_fn(|metadata| !is_audit_event(metadata));
     let result = match format {
         LogFormat::Json => registry
             .with(
@@ -52,7 +63,8 @@ pub fn init(format: LogFormat, instance_id: &str) -> LogGuard {
                     .flatten_event(true)
                     .with_current_span(false)
                     .with_span_list(false)
-                    .with_writer(writer),
+                    .with_writer(writer)
+                    .with_filter(not_audit()),
             )
             .try_init(),
         LogFormat::Pretty => registry
@@ -60,7 +72,8 @@ pub fn init(format: LogFormat, instance_id: &str) -> LogGuard {
                 fmt::layer()
                     .with_target(false)
                     .with_ansi(std::io::stderr().is_terminal())
-                    .with_writer(writer),
+                    .with_writer(writer)
+                    .with_filter(not_audit()),
             )
             .try_init(),
     };

@@ -261,9 +261,26 @@ fn store_records_match_their_schemas() {
         &spec,
         "AuditVerification",
         &AuditVerification {
-            rows_checked: 1,
-            ok: true,
-            first_broken_id: None,
+            rows_checked: 2,
+            ok: false,
+            first_broken_id: Some(2),
+            last_id: Some(2),
+            head_mac: Some("0".repeat(64)),
+            checkpoints: vec![cryptoserve_api::CheckedCheckpoint {
+                source: cryptoserve_api::CheckpointSource::Request,
+                checkpoint: cryptoserve_api::AuditCheckpoint {
+                    sequence: 3,
+                    head_mac: "0".repeat(64),
+                    at: now,
+                    mac: "0".repeat(64),
+                },
+                authentic: true,
+            }],
+            problems: vec![cryptoserve_api::AuditProblem {
+                kind: cryptoserve_api::AuditProblemKind::Truncated,
+                row_id: 3,
+                detail: "rows after it were deleted".into(),
+            }],
         },
     );
     assert_matches_schema(

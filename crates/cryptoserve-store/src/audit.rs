@@ -6,8 +6,9 @@
 //! instances extend one linear chain. A row's id is part of its MAC, so we insert the row,
 //! learn its id, then fill in the MAC — all in the same locked transaction.
 //!
-//! Not detected by design: deleting the newest rows (truncating the tail). Ship the latest
-//! MAC elsewhere (logs, metrics) if that matters.
+//! The chain alone cannot show that the newest rows were deleted (truncating the tail):
+//! checkpoints published outside the database do (`audit_verify.rs`). Verification lives in
+//! `audit_verify.rs`; handing committed rows to the server in `audit_feed.rs`.
 
 use chrono::{DateTime, SubsecRound, Utc};
 use sea_orm::{
@@ -22,9 +23,6 @@ use crate::error::Result;
 use crate::Store;
 
 pub use cryptoserve_api::{AuditRecord, AuditVerification};
-
-/// Rows read per query while verifying, to bound memory on long chains.
-const VERIFY_PAGE: u64 = 1000;
 
 /// Whether the audited action succeeded.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -114,7 +112,7 @@ impl Store {
         let txn = self.begin_write().await?;
         let outcome = entry.outcome;
         let record = self.append_audit(&txn, &entry, outcome).await?;
-        txn.commit().await?;
+        self.commit_write(txn).await?;
         Ok(record)
     }
 
@@ -134,45 +132,6 @@ impl Store {
         }
         let rows = query.limit(limit).all(&self.db).await?;
         Ok(rows.into_iter().map(AuditRecord::from).collect())
-    }
-
-    /// Recomputes every MAC from the first row and reports the first break, if any.
-    pub async fn verify_audit_chain(&self) -> Result<AuditVerification> {
-        let mut prev_mac = GENESIS_MAC.to_owned();
-        let mut rows_checked = 0;
-        let mut after_id = i64::MIN;
-        loop {
-            let page = admin_audit_log::Entity::find()
-                .filter(admin_audit_log::Column::Id.gt(after_id))
-                .order_by_asc(admin_audit_log::Column::Id)
-                .limit(VERIFY_PAGE)
-                .all(&self.db)
-                .await?;
-            let Some(last) = page.last() else {
-                return Ok(AuditVerification {
-                    rows_checked,
-                    ok: true,
-                    first_broken_id: None,
-                });
-            };
-            after_id = last.id;
-            for row in &page {
-                rows_checked += 1;
-                let linked = row.prev_mac == prev_mac;
-                if !linked
-                    || !self
-                        .audit_key
-                        .verify_row(&mac_input(row), &prev_mac, &row.mac)
-                {
-                    return Ok(AuditVerification {
-                        rows_checked,
-                        ok: false,
-                        first_broken_id: Some(row.id),
-                    });
-                }
-                prev_mac.clone_from(&row.mac);
-            }
-        }
     }
 
     /// Appends one row to the chain. The caller must hold [`Store::begin_write`]'s lock.
@@ -207,12 +166,13 @@ impl Store {
         let mac = self.audit_key.mac_row(&mac_input(&inserted), &prev_mac);
         let mut signed: admin_audit_log::ActiveModel = inserted.into();
         signed.mac = Set(mac);
-        let signed = signed.update(txn).await?;
-        Ok(AuditRecord::from(signed))
+        let signed = AuditRecord::from(signed.update(txn).await?);
+        self.audit_feed.appended(&signed);
+        Ok(signed)
     }
 }
 
-fn mac_input(row: &admin_audit_log::Model) -> MacInput<'_> {
+pub(crate) fn mac_input(row: &admin_audit_log::Model) -> MacInput<'_> {
     MacInput {
         id: row.id,
         at: row.at,

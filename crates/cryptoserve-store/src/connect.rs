@@ -57,6 +57,8 @@ pub struct Store {
     pub(crate) db: DatabaseConnection,
     pub(crate) backend: Backend,
     pub(crate) audit_key: AuditKey,
+    /// Committed audit rows on their way to the observer (shared by clones).
+    pub(crate) audit_feed: std::sync::Arc<crate::audit_feed::AuditFeed>,
 }
 
 impl Store {
@@ -83,6 +85,7 @@ impl Store {
             db,
             backend,
             audit_key,
+            audit_feed: crate::audit_feed::new_feed(),
         })
     }
 

@@ -45,7 +45,7 @@ impl Store {
         let updated = self
             .rotate_locked(&txn, context, master_key_id, now, &audit)
             .await?;
-        txn.commit().await?;
+        self.commit_write(txn).await?;
         ContextRecord::try_from(updated)
     }
 
@@ -85,7 +85,7 @@ impl Store {
         let updated = self
             .rotate_locked(&txn, context, master_key_id, now.trunc_subsecs(6), &audit)
             .await?;
-        txn.commit().await?;
+        self.commit_write(txn).await?;
         Ok(Some(ContextRecord::try_from(updated)?))
     }
 
@@ -177,7 +177,7 @@ impl Store {
         let updated = active.update(&txn).await?;
         self.finish_change(&txn, name, latest, min_dec, &audit)
             .await?;
-        txn.commit().await?;
+        self.commit_write(txn).await?;
         ContextRecord::try_from(updated)
     }
 
@@ -203,7 +203,7 @@ impl Store {
         bump_change_counter(&txn).await?;
         self.append_audit(&txn, &audit, AuditOutcome::Success)
             .await?;
-        txn.commit().await?;
+        self.commit_write(txn).await?;
         Ok(())
     }
 

@@ -90,7 +90,7 @@ impl Store {
         bump_change_counter(&txn).await?;
         self.append_audit(&txn, &audit, AuditOutcome::Success)
             .await?;
-        txn.commit().await?;
+        self.commit_write(txn).await?;
         ContextRecord::try_from(created)
     }
 

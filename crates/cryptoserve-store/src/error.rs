@@ -42,6 +42,17 @@ pub enum StoreError {
     /// Any other database error.
     #[error("database error: {0}")]
     Database(DbErr),
+    /// An import into a database that must be empty found rows (counts per table).
+    #[error("the target database is not empty ({0})")]
+    NotEmpty(String),
+    /// A merging import found a row whose key the database holds with different values.
+    #[error("backup row {table} `{key}` differs from the row the database holds")]
+    BackupConflict {
+        /// The table of the clashing row.
+        table: &'static str,
+        /// The row's primary key.
+        key: String,
+    },
 }
 
 /// Crate result alias.

@@ -54,7 +54,7 @@ impl Store {
         bump_change_counter(&txn).await?;
         self.append_audit(&txn, &audit, AuditOutcome::Success)
             .await?;
-        txn.commit().await?;
+        self.commit_write(txn).await?;
         IdentityRecord::try_from(created)
     }
 
@@ -100,7 +100,7 @@ impl Store {
         bump_change_counter(&txn).await?;
         self.append_audit(&txn, &audit, AuditOutcome::Success)
             .await?;
-        txn.commit().await?;
+        self.commit_write(txn).await?;
         IdentityRecord::try_from(row)
     }
 
@@ -131,7 +131,7 @@ impl Store {
         bump_change_counter(&txn).await?;
         self.append_audit(&txn, &audit, AuditOutcome::Success)
             .await?;
-        txn.commit().await?;
+        self.commit_write(txn).await?;
         Ok(())
     }
 
@@ -148,12 +148,14 @@ impl Store {
         Ok(ids)
     }
 
-    /// `jti`s of revoked tokens that have not expired yet (expired ones cannot be used anyway).
+    /// `jti`s of revoked tokens that can still be presented: not expired, or expired less than
+    /// [`REVOCATION_GRACE`] ago (token verification allows some clock leeway past `exp`, so a
+    /// revocation must outlive the token by more than that).
     pub async fn revoked_token_ids(&self) -> Result<Vec<String>> {
         let ids = revoked_tokens::Entity::find()
             .select_only()
             .column(revoked_tokens::Column::Jti)
-            .filter(revoked_tokens::Column::ExpiresAt.gt(Utc::now()))
+            .filter(revoked_tokens::Column::ExpiresAt.gt(Utc::now() - REVOCATION_GRACE))
             .order_by_asc(revoked_tokens::Column::Jti)
             .into_tuple()
             .all(&self.db)
@@ -161,6 +163,10 @@ impl Store {
         Ok(ids)
     }
 }
+
+/// How long after its token's `exp` a revocation is still loaded: longer than any verifier's
+/// clock leeway (the server's is 30 s).
+pub const REVOCATION_GRACE: chrono::TimeDelta = chrono::TimeDelta::minutes(5);
 
 impl TryFrom<identities::Model> for IdentityRecord {
     type Error = StoreError;

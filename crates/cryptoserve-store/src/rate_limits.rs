@@ -72,7 +72,7 @@ impl Store {
         bump_change_counter(&txn).await?;
         self.append_audit(&txn, &audit, AuditOutcome::Success)
             .await?;
-        txn.commit().await?;
+        self.commit_write(txn).await?;
         RateLimitPolicyRecord::try_from(saved)
     }
 
@@ -98,7 +98,7 @@ impl Store {
         }
         self.append_audit(&txn, &audit, AuditOutcome::Success)
             .await?;
-        txn.commit().await?;
+        self.commit_write(txn).await?;
         Ok(deleted)
     }
 }

@@ -36,6 +36,8 @@ impl Store {
             ),
         };
         txn.execute(statement).await?;
+        // We hold the lock: rows still pending belong to a transaction that rolled back.
+        self.audit_feed.discard();
         Ok(txn)
     }
 }

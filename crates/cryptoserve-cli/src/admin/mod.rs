@@ -3,6 +3,7 @@
 //! arrays).
 
 pub mod audit;
+mod checkpoint;
 pub mod contexts;
 pub mod identities;
 pub mod rate_limits;

@@ -260,3 +260,50 @@ fn help_and_completions_read_well() {
         assert!(script.contains("encrypt-file"), "{shell}");
     }
 }
+
+#[test]
+fn audit_verify_takes_a_checkpoint_from_a_log_or_json() {
+    let server = Server::start();
+    server.cs(&["context", "create", "checked"]).run().ok();
+    // The server logs a checkpoint after each admin change; a shipper's copy is a log file.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !server.log().contains("\"kind\":\"checkpoint\"") {
+        assert!(std::time::Instant::now() < deadline, "{}", server.log());
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let log = server.scratch().join("audit.log");
+    std::fs::write(&log, server.log()).unwrap();
+    let verified = server
+        .cs(&["audit", "verify", "--checkpoint", log.to_str().unwrap()])
+        .run()
+        .ok()
+        .text();
+    assert!(verified.starts_with("intact           yes"), "{verified}");
+    assert!(verified.contains("checkpoint (given): row"), "{verified}");
+
+    // A checkpoint whose MAC does not verify is refused: exit 7.
+    let line = server
+        .log()
+        .lines()
+        .rev()
+        .find(|line| line.contains("\"kind\":\"checkpoint\""))
+        .unwrap()
+        .to_owned();
+    let start = line.find('{').unwrap();
+    let mut value: serde_json::Value = serde_json::from_str(&line[start..]).unwrap();
+    let sequence = value["checkpoint"]["sequence"].as_i64().unwrap();
+    value["checkpoint"]["sequence"] = serde_json::json!(sequence + 1);
+    let forged = value["checkpoint"].to_string();
+    let run = server
+        .cs(&["audit", "verify", "--checkpoint", &forged])
+        .run();
+    assert_eq!(run.code, 7, "{}", run.stderr);
+    assert!(run.stderr.contains("MAC does not verify"), "{}", run.stderr);
+
+    // Something that is not a checkpoint: exit 7, saying what was expected.
+    let run = server
+        .cs(&["audit", "verify", "--checkpoint", "{\"sequence\": 1}"])
+        .run();
+    assert_eq!(run.code, 7, "{}", run.stderr);
+    assert!(run.stderr.contains("no audit checkpoint"), "{}", run.stderr);
+}

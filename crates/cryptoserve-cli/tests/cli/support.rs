@@ -85,6 +85,11 @@ impl Server {
         cs
     }
 
+    /// The server's log so far.
+    pub fn log(&self) -> String {
+        self._process.log()
+    }
+
     /// A scratch directory that lives as long as the server.
     pub fn scratch(&self) -> PathBuf {
         let path = self.scratch.path().join("scratch");

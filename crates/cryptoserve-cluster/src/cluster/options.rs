@@ -33,8 +33,8 @@ pub struct ClusterOptions {
     pub db_max_overflow: u32,
     /// `RUST_LOG` for the backends.
     pub rust_log: String,
-    /// Further environment for every server process (applied after the shared variables, so
-    /// it can override them; the TLS files of `serve` are always the cluster's).
+    /// Further environment for every server process (applied after the shared variables and
+    /// secrets, so it can override them; the TLS files of `serve` are always the cluster's).
     pub extra_env: Vec<(String, String)>,
     /// Certificates for every hop, in the `cryptoserve tls dev-cert --out` layout (`ca.crt`,
     /// `server.crt`/`.key`, `client.crt`/`.key`). `None`: the cluster runs `dev-cert` into

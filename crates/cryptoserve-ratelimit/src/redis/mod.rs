@@ -9,6 +9,7 @@
 //! - `script.rs`: the Lua scripts (`take_many.lua`, `refund.lua`), the take's arguments, and
 //!   `EVALSHA`/`NOSCRIPT` handling.
 //! - `pubsub.rs`: the policy-change channel.
+//! - `forward.rs`: forward-only values (the server's audit checkpoint) on the same connection.
 //!
 //! Every check runs under one timeout; on error or timeout the in-process fallback (or the
 //! fail-closed denial) answers instead, so a check never hangs and never errors. fred's
@@ -16,6 +17,7 @@
 //! is decided by Redis again.
 
 mod batch;
+mod forward;
 mod lane;
 mod lease;
 mod pubsub;

@@ -1,5 +1,10 @@
 //! HS256 tokens: issue, verify (algorithm pinned), and cache verified ones.
 //!
+//! Rotation: tokens are always signed with `JWT_SECRET_KEY`; a token whose signature does not
+//! match it is tried against each `JWT_PREVIOUS_SECRET_KEYS` entry in turn (same pinned
+//! algorithm and claim checks, each comparison constant-time inside `jsonwebtoken`), so tokens
+//! issued before a rotation keep working until they expire or the previous secret is removed.
+//!
 //! Verification costs an HMAC, base64 and JSON parsing; a bounded cache keyed by the SHA-256
 //! of the token keeps repeat callers cheap. A cached entry is only ever returned before its
 //! `exp`, and revocation is checked on every request regardless of the cache.
@@ -55,6 +60,8 @@ pub enum TokenError {
 pub struct TokenService {
     encoding: EncodingKey,
     decoding: DecodingKey,
+    /// Former secrets: verify only, tried after `decoding` fails on the signature.
+    previous: Vec<DecodingKey>,
     validation: Validation,
     issuer: String,
     audience: String,
@@ -67,6 +74,10 @@ impl std::fmt::Debug for TokenService {
             .field("issuer", &self.issuer)
             .field("audience", &self.audience)
             .field("secret", &"[redacted]")
+            .field(
+                "previous_secrets",
+                &format_args!("[{} redacted]", self.previous.len()),
+            )
             .finish()
     }
 }
@@ -86,11 +97,22 @@ impl TokenService {
         Self {
             encoding: EncodingKey::from_secret(secret),
             decoding: DecodingKey::from_secret(secret),
+            previous: Vec::new(),
             validation,
             issuer: issuer.to_owned(),
             audience: audience.to_owned(),
             verified: Cache::new(VERIFIED_CACHE_CAPACITY),
         }
+    }
+
+    /// Also accepts tokens signed with any of `secrets` (`JWT_PREVIOUS_SECRET_KEYS`); they are
+    /// never used to sign.
+    pub fn with_previous_secrets<S: AsRef<[u8]>>(mut self, secrets: &[S]) -> Self {
+        self.previous = secrets
+            .iter()
+            .map(|secret| DecodingKey::from_secret(secret.as_ref()))
+            .collect();
+        self
     }
 
     /// Signs a token for an identity, valid until `expires_at`.
@@ -127,11 +149,10 @@ impl TokenService {
             self.verified.remove(&digest);
             return Err(TokenError::Expired);
         }
-        let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
-            .map_err(|error| match error.kind() {
-                jsonwebtoken::errors::ErrorKind::ExpiredSignature => TokenError::Expired,
-                _ => TokenError::Invalid,
-            })?;
+        let data = self.decode(token).map_err(|error| match error.kind() {
+            jsonwebtoken::errors::ErrorKind::ExpiredSignature => TokenError::Expired,
+            _ => TokenError::Invalid,
+        })?;
         let claims = data.claims;
         if claims.iat > now + LEEWAY_SECS as i64 || claims.jti.is_empty() {
             return Err(TokenError::Invalid);
@@ -139,6 +160,24 @@ impl TokenService {
         let claims = Arc::new(claims);
         self.verified.insert(digest, Arc::clone(&claims));
         Ok(claims)
+    }
+
+    /// Decodes with the current secret, then with each previous one while the failure is the
+    /// signature (any other failure, e.g. expiry, means the signature matched and is final).
+    fn decode(&self, token: &str) -> jsonwebtoken::errors::Result<jsonwebtoken::TokenData<Claims>> {
+        let mut outcome = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation);
+        for previous in &self.previous {
+            match &outcome {
+                Err(error)
+                    if matches!(
+                        error.kind(),
+                        jsonwebtoken::errors::ErrorKind::InvalidSignature
+                    ) => {}
+                _ => break,
+            }
+            outcome = jsonwebtoken::decode::<Claims>(token, previous, &self.validation);
+        }
+        outcome
     }
 }
 
@@ -204,9 +243,68 @@ mod tests {
         assert_eq!(s.verify(&wrong_iss).unwrap_err(), TokenError::Invalid);
     }
 
+    const OLD_SECRET: &[u8] = b"the-previous-secret-0123456789abcdef";
+
+    #[test]
+    fn a_previous_secret_verifies_old_tokens_but_never_signs() {
+        let old = TokenService::new(OLD_SECRET, "cryptoserve", "cryptoserve");
+        let old_token = old
+            .issue("id-old", "n", Role::Service, &[], future())
+            .unwrap();
+
+        // Rotated: new secret, the old one as previous.
+        let rotated = service().with_previous_secrets(&[
+            b"unrelated-previous-secret-xxxxxxxxxx".as_slice(),
+            OLD_SECRET,
+        ]);
+        assert_eq!(rotated.verify(&old_token).unwrap().sub, "id-old");
+        // New tokens are signed with the new secret: the new-secret-only service accepts them,
+        // the old-secret-only one does not.
+        let new_token = rotated
+            .issue("id-new", "n", Role::Admin, &[], future())
+            .unwrap();
+        assert_eq!(service().verify(&new_token).unwrap().sub, "id-new");
+        assert_eq!(old.verify(&new_token).unwrap_err(), TokenError::Invalid);
+        assert_eq!(rotated.verify(&new_token).unwrap().sub, "id-new");
+
+        // Without the previous secret the old token is refused.
+        assert_eq!(
+            service().verify(&old_token).unwrap_err(),
+            TokenError::Invalid
+        );
+
+        // Signed by neither: refused.
+        let stranger = TokenService::new(
+            b"a-third-secret-nobody-configured-xx",
+            "cryptoserve",
+            "cryptoserve",
+        )
+        .issue("id", "n", Role::Admin, &[], future())
+        .unwrap();
+        assert_eq!(rotated.verify(&stranger).unwrap_err(), TokenError::Invalid);
+
+        // The previous secret still gets every other check: expiry, audience, algorithm.
+        let expired = old
+            .issue(
+                "id",
+                "n",
+                Role::Service,
+                &[],
+                Utc::now() - Duration::hours(1),
+            )
+            .unwrap();
+        assert_eq!(rotated.verify(&expired).unwrap_err(), TokenError::Expired);
+        let wrong_aud = TokenService::new(OLD_SECRET, "cryptoserve", "someone-else")
+            .issue("id", "n", Role::Admin, &[], future())
+            .unwrap();
+        assert_eq!(rotated.verify(&wrong_aud).unwrap_err(), TokenError::Invalid);
+        assert!(!format!("{rotated:?}").contains("previous-secret"));
+    }
+
     #[test]
     fn alg_none_and_other_algorithms_are_refused() {
         let s = service();
+        let rotated = service().with_previous_secrets(&[OLD_SECRET]);
         let token = s.issue("id", "n", Role::Admin, &[], future()).unwrap();
         let payload = token.split('.').nth(1).unwrap();
         let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -215,6 +313,7 @@ mod tests {
             for signature in ["", "AAAA"] {
                 let forged = format!("{header}.{payload}.{signature}");
                 assert!(s.verify(&forged).is_err(), "{alg} accepted");
+                assert!(rotated.verify(&forged).is_err(), "{alg} accepted (rotated)");
             }
         }
         assert!(s.verify("not-a-token").is_err());

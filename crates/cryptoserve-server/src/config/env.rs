@@ -18,6 +18,7 @@ pub const ENVIRONMENT: &[(&str, &str)] = &[
     ("CRYPTOSERVE_MASTER_KEY", "master_key"),
     ("CRYPTOSERVE_PREVIOUS_MASTER_KEYS", "previous_master_keys"),
     ("JWT_SECRET_KEY", "jwt_secret_key"),
+    ("JWT_PREVIOUS_SECRET_KEYS", "jwt_previous_secret_keys"),
     ("CRYPTOSERVE_JWT_ISSUER", "jwt_issuer"),
     ("CRYPTOSERVE_JWT_AUDIENCE", "jwt_audience"),
     ("HKDF_SALT", "hkdf_salt"),
@@ -40,10 +41,19 @@ pub const ENVIRONMENT: &[(&str, &str)] = &[
     ("CRYPTOSERVE_TLS_CLIENT_CA", "tls_client_ca"),
     ("CRYPTOSERVE_TLS_RELOAD_INTERVAL", "tls_reload_interval"),
     ("CRYPTOSERVE_OPS_LISTEN", "ops_listen"),
+    ("CRYPTOSERVE_USAGE_RETENTION_DAYS", "usage_retention_days"),
+    (
+        "CRYPTOSERVE_RETENTION_INTERVAL_SECS",
+        "retention_interval_secs",
+    ),
 ];
 
 /// Settings that hold lists; their environment values are comma-separated.
-pub const LIST_KEYS: &[&str] = &["trusted_proxies", "previous_master_keys"];
+pub const LIST_KEYS: &[&str] = &[
+    "trusted_proxies",
+    "previous_master_keys",
+    "jwt_previous_secret_keys",
+];
 
 /// Splits a comma-separated environment value into trimmed, non-empty items.
 pub fn split_list(value: &str) -> Vec<String> {

@@ -63,6 +63,8 @@ pub struct ResolvedSecrets {
     pub salt: Salt,
     /// HS256 secret.
     pub jwt_secret: Zeroizing<Vec<u8>>,
+    /// Previous HS256 secrets (`JWT_PREVIOUS_SECRET_KEYS`): verify only, never sign.
+    pub previous_jwt_secrets: Vec<Zeroizing<Vec<u8>>>,
     /// Database URL (may contain a password).
     pub database_url: SecretString,
     /// Warnings to print loudly at start (development defaults in use).
@@ -75,6 +77,10 @@ impl std::fmt::Debug for ResolvedSecrets {
             .field("master_key_id", &self.keyring.active().id())
             .field("salt", &self.salt)
             .field("jwt_secret", &"[redacted]")
+            .field(
+                "previous_jwt_secrets",
+                &format_args!("[{} redacted]", self.previous_jwt_secrets.len()),
+            )
             .finish_non_exhaustive()
     }
 }
@@ -139,6 +145,8 @@ pub fn resolve(settings: &Settings) -> Result<ResolvedSecrets, ConfigError> {
         });
     }
 
+    let previous_jwt_secrets = previous_jwt_secrets(settings)?;
+
     let salt_text = match (&settings.hkdf_salt, development) {
         (Some(value), _) => Zeroizing::new(value.expose_secret().to_owned()),
         (None, true) => {
@@ -177,9 +185,35 @@ pub fn resolve(settings: &Settings) -> Result<ResolvedSecrets, ConfigError> {
         keyring,
         salt,
         jwt_secret: Zeroizing::new(jwt_text.trim().as_bytes().to_vec()),
+        previous_jwt_secrets,
         database_url,
         warnings,
     })
+}
+
+/// `JWT_PREVIOUS_SECRET_KEYS`, each held to the same length rule as `JWT_SECRET_KEY` (a short
+/// previous secret would make forging old-looking tokens easy). The message names the variable
+/// and the position, never the value.
+fn previous_jwt_secrets(settings: &Settings) -> Result<Vec<Zeroizing<Vec<u8>>>, ConfigError> {
+    settings
+        .jwt_previous_secret_keys
+        .iter()
+        .enumerate()
+        .map(|(index, previous)| {
+            let text = previous.expose_secret().trim();
+            if text.len() < MIN_JWT_SECRET_LEN {
+                return Err(ConfigError::Invalid {
+                    name: "JWT_PREVIOUS_SECRET_KEYS",
+                    problem: format!(
+                        "entry {} is too short: previous secrets are former JWT_SECRET_KEY \
+                         values of at least {MIN_JWT_SECRET_LEN} characters",
+                        index + 1
+                    ),
+                });
+            }
+            Ok(Zeroizing::new(text.as_bytes().to_vec()))
+        })
+        .collect()
 }
 
 /// The development secret files in the data directory.
@@ -245,4 +279,45 @@ fn set_mode(path: &Path, mode: u32) -> std::io::Result<()> {
 #[cfg(not(unix))]
 fn set_mode(_path: &Path, _mode: u32) -> std::io::Result<()> {
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings(previous: &[&str]) -> Settings {
+        let generated = generate().unwrap();
+        let mut settings = Settings::load_from(None, |_| None).unwrap();
+        settings.master_key = Some(SecretString::from(generated.master_key.to_string()));
+        settings.jwt_secret_key = Some(SecretString::from(generated.jwt_secret.to_string()));
+        settings.hkdf_salt = Some(SecretString::from(generated.hkdf_salt.clone()));
+        settings.database_url = Some(SecretString::from("sqlite::memory:"));
+        settings.jwt_previous_secret_keys = previous
+            .iter()
+            .map(|value| SecretString::from(value.to_string()))
+            .collect();
+        settings
+    }
+
+    #[test]
+    fn previous_jwt_secrets_are_resolved_checked_and_redacted() {
+        let old = "an-old-jwt-secret-of-at-least-32-characters";
+        let resolved = resolve(&settings(&[old])).unwrap();
+        assert_eq!(resolved.previous_jwt_secrets.len(), 1);
+        assert_eq!(resolved.previous_jwt_secrets[0].as_slice(), old.as_bytes());
+        let debug = format!("{resolved:?}");
+        assert!(!debug.contains(old), "{debug}");
+        assert!(debug.contains("[1 redacted]"), "{debug}");
+        assert!(resolve(&settings(&[]))
+            .unwrap()
+            .previous_jwt_secrets
+            .is_empty());
+
+        let error = resolve(&settings(&[old, "tiny-secret"]))
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("JWT_PREVIOUS_SECRET_KEYS"), "{error}");
+        assert!(error.contains("entry 2"), "{error}");
+        assert!(!error.contains("tiny-secret"), "{error}");
+    }
 }

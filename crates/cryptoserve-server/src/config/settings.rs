@@ -77,6 +77,9 @@ pub struct Settings {
     pub previous_master_keys: Vec<SecretString>,
     /// `JWT_SECRET_KEY`: HS256 signing secret (≥ 32 characters).
     pub jwt_secret_key: Option<SecretString>,
+    /// `JWT_PREVIOUS_SECRET_KEYS`: older HS256 secrets whose tokens still verify until they
+    /// expire (JWT secret rotation); new tokens are signed with `JWT_SECRET_KEY` only.
+    pub jwt_previous_secret_keys: Vec<SecretString>,
     /// `CRYPTOSERVE_JWT_ISSUER`: `iss` claim issued and required ("cryptoserve").
     pub jwt_issuer: String,
     /// `CRYPTOSERVE_JWT_AUDIENCE`: `aud` claim issued and required ("cryptoserve").
@@ -121,6 +124,11 @@ pub struct Settings {
     /// `CRYPTOSERVE_OPS_LISTEN`: optional plain-HTTP listener serving only `/health/*` and
     /// `/metrics`, for probes and scrapers that hold no client certificate.
     pub ops_listen: Option<SocketAddr>,
+    /// `CRYPTOSERVE_USAGE_RETENTION_DAYS`: usage rows older than this many days are purged
+    /// (90); 0 keeps them forever.
+    pub usage_retention_days: u64,
+    /// `CRYPTOSERVE_RETENTION_INTERVAL_SECS`: seconds between retention purges (3600).
+    pub retention_interval_secs: u64,
 }
 
 impl Settings {
@@ -145,6 +153,7 @@ impl Settings {
             .set_default("shutdown_delay", 5)?
             .set_default("cache_refresh_ms", 1000)?
             .set_default("previous_master_keys", Vec::<String>::new())?
+            .set_default("jwt_previous_secret_keys", Vec::<String>::new())?
             .set_default("jwt_issuer", "cryptoserve")?
             .set_default("jwt_audience", "cryptoserve")?
             .set_default("db_pool_size", 10)?
@@ -155,7 +164,9 @@ impl Settings {
             .set_default("rate_limit_fail_mode", "open")?
             .set_default("rate_limit_lease_ms", 50)?
             .set_default("transit_mount", "transit")?
-            .set_default("tls_reload_interval", 10)?;
+            .set_default("tls_reload_interval", 10)?
+            .set_default("usage_retention_days", 90)?
+            .set_default("retention_interval_secs", 3600)?;
         if let Some(path) = file {
             builder = builder.add_source(config::File::from(path).required(true));
         }
@@ -190,6 +201,10 @@ impl Settings {
         positive("DB_POOL_SIZE", u64::from(self.db_pool_size))?;
         positive("CRYPTOSERVE_CACHE_REFRESH_MS", self.cache_refresh_ms)?;
         positive("CRYPTOSERVE_REDIS_TIMEOUT_MS", self.redis_timeout_ms)?;
+        positive(
+            "CRYPTOSERVE_RETENTION_INTERVAL_SECS",
+            self.retention_interval_secs,
+        )?;
         positive(
             "CRYPTOSERVE_RATE_LIMIT_FALLBACK_INSTANCES",
             u64::from(self.rate_limit_fallback_instances),
@@ -238,6 +253,11 @@ impl Settings {
     /// How long in-flight requests may take to finish at shutdown.
     pub fn shutdown_timeout(&self) -> Duration {
         Duration::from_secs(self.shutdown_timeout)
+    }
+
+    /// Time between retention purges.
+    pub fn retention_interval(&self) -> Duration {
+        Duration::from_secs(self.retention_interval_secs)
     }
 
     /// Metadata cache polling interval.
@@ -289,6 +309,30 @@ mod tests {
         assert_eq!(s.trusted_proxies.len(), 2);
         assert_eq!(s.log_format(), LogFormat::Json);
         assert_eq!(s.listen.port(), 9000);
+    }
+
+    #[test]
+    fn retention_and_previous_jwt_secrets_are_read() {
+        let s = load(&[]).unwrap();
+        assert_eq!(s.usage_retention_days, 90);
+        assert_eq!(s.retention_interval(), Duration::from_secs(3600));
+        assert!(s.jwt_previous_secret_keys.is_empty());
+        let s = load(&[
+            ("CRYPTOSERVE_USAGE_RETENTION_DAYS", "0"),
+            ("CRYPTOSERVE_RETENTION_INTERVAL_SECS", "60"),
+            (
+                "JWT_PREVIOUS_SECRET_KEYS",
+                "first-old-secret, second-old-secret",
+            ),
+        ])
+        .unwrap();
+        assert_eq!((s.usage_retention_days, s.retention_interval_secs), (0, 60));
+        assert_eq!(s.jwt_previous_secret_keys.len(), 2);
+        assert!(!format!("{s:?}").contains("old-secret"));
+        let err = load(&[("CRYPTOSERVE_RETENTION_INTERVAL_SECS", "0")])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("CRYPTOSERVE_RETENTION_INTERVAL_SECS"), "{err}");
     }
 
     #[test]

@@ -334,6 +334,10 @@ fn config_show_redacts_secrets() {
     command
         .envs([
             ("JWT_SECRET_KEY", jwt),
+            (
+                "JWT_PREVIOUS_SECRET_KEYS",
+                "PREV-CANARY-one-0123456789abcdef0123,PREV-CANARY-two-0123456789abcdef0123",
+            ),
             ("CRYPTOSERVE_MASTER_KEY", master.as_str()),
             ("HKDF_SALT", salt),
             ("DATABASE_URL", database),
@@ -350,10 +354,20 @@ fn config_show_redacts_secrets() {
     );
     let stdout = String::from_utf8_lossy(&output.stdout);
     let stderr = String::from_utf8_lossy(&output.stderr);
-    for secret in ["JWT-CANARY", "c0ffeec0ffee", "SALT-CANARY", "DBPASS-CANARY"] {
+    for secret in [
+        "JWT-CANARY",
+        "PREV-CANARY",
+        "c0ffeec0ffee",
+        "SALT-CANARY",
+        "DBPASS-CANARY",
+    ] {
         assert!(!stdout.contains(secret), "stdout shows {secret}: {stdout}");
         assert!(!stderr.contains(secret), "stderr shows {secret}: {stderr}");
     }
     assert!(stdout.contains("JWT_SECRET_KEY=[redacted]"), "{stdout}");
+    assert!(
+        stdout.contains("JWT_PREVIOUS_SECRET_KEYS=[2 redacted]"),
+        "{stdout}"
+    );
     assert!(stdout.contains("DB_POOL_SIZE=7"), "{stdout}");
 }

@@ -10,6 +10,7 @@ mod helpers;
 
 mod admin;
 mod audit;
+mod audit_checkpoints;
 mod auth;
 mod binary;
 mod cluster;

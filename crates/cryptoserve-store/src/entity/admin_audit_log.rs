@@ -1,9 +1,10 @@
 //! Row of `admin_audit_log`: one link of the HMAC chain.
 
 use sea_orm::entity::prelude::*;
+use serde::{Deserialize, Serialize};
 
 /// An audit row; `mac` covers every other field plus `prev_mac`.
-#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, Serialize, Deserialize)]
 #[sea_orm(table_name = "admin_audit_log")]
 pub struct Model {
     #[sea_orm(primary_key)]

@@ -1,10 +1,11 @@
 //! Row of `contexts`: one encryption context and its key-version window.
 
 use sea_orm::entity::prelude::*;
+use serde::{Deserialize, Serialize};
 
 /// A context row; `current_version` encrypts, versions from `min_decryption_version` decrypt.
 /// The attribute columns after `updated_at` were added by `m20261201_000001_context_attributes`.
-#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, Serialize, Deserialize)]
 #[sea_orm(table_name = "contexts")]
 pub struct Model {
     #[sea_orm(primary_key)]

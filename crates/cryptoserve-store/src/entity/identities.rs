@@ -1,9 +1,10 @@
 //! Row of `identities`: a caller that may hold tokens.
 
 use sea_orm::entity::prelude::*;
+use serde::{Deserialize, Serialize};
 
 /// An identity row; `allowed_contexts` is a JSON array of names (`"*"` means all).
-#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, Serialize, Deserialize)]
 #[sea_orm(table_name = "identities")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]

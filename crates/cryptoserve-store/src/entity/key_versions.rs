@@ -1,9 +1,10 @@
 //! Row of `key_versions`: one version of a context key (fingerprint only, never key bytes).
 
 use sea_orm::entity::prelude::*;
+use serde::{Deserialize, Serialize};
 
 /// A key version row; `master_key_id` names the master key it derives from.
-#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, Serialize, Deserialize)]
 #[sea_orm(table_name = "key_versions")]
 pub struct Model {
     #[sea_orm(primary_key)]

@@ -1,9 +1,10 @@
 //! Row of `rate_limit_policies`: an override of the configured rate limits.
 
 use sea_orm::entity::prelude::*;
+use serde::{Deserialize, Serialize};
 
 /// A policy row, unique per (scope, dimension, key).
-#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, Serialize, Deserialize)]
 #[sea_orm(table_name = "rate_limit_policies")]
 pub struct Model {
     #[sea_orm(primary_key)]

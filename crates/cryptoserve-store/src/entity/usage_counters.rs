@@ -1,9 +1,10 @@
 //! Row of `usage_counters`: aggregated operations per minute.
 
 use sea_orm::entity::prelude::*;
+use serde::{Deserialize, Serialize};
 
 /// A usage row: `count` operations moving `bytes` bytes in one minute.
-#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, Serialize, Deserialize)]
 #[sea_orm(table_name = "usage_counters")]
 pub struct Model {
     #[sea_orm(primary_key)]

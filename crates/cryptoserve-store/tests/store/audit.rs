@@ -9,6 +9,7 @@ on_both_backends!(
     deleted_rows_break_the_chain_at_the_next_row,
     concurrent_writers_keep_one_chain,
     list_audit_pages_and_filters,
+    a_chain_spanning_a_master_key_rotation_verifies_while_the_old_key_is_configured,
 );
 
 async fn write_events(db: &TestDb, count: usize) -> Vec<i64> {
@@ -47,7 +48,8 @@ async fn chain_verifies_and_detects_tampering(db: &TestDb) {
     let verification = db.store.verify_audit_chain().await.unwrap();
     assert!(!verification.ok);
     assert_eq!(verification.first_broken_id, Some(tampered));
-    assert_eq!(verification.rows_checked, 3);
+    // The walk goes on past the first finding.
+    assert_eq!(verification.rows_checked, 5);
 
     // A store with a different key cannot vouch for the chain either.
     let other = Store::connect(&db.url, &PoolSettings::default(), AuditKey::new([8; 32]))
@@ -125,4 +127,35 @@ async fn list_audit_pages_and_filters(db: &TestDb) {
             .len(),
         6
     );
+}
+
+/// After a master key rotation the server signs with the new key's audit key and verifies with
+/// the previous ones too (`AuditKey::with_previous`), so one chain spans the rotation.
+async fn a_chain_spanning_a_master_key_rotation_verifies_while_the_old_key_is_configured(
+    db: &TestDb,
+) {
+    write_events(db, 3).await; // signed with the test key, [7; 32]
+    let rotated = Store::connect(
+        &db.url,
+        &PoolSettings::default(),
+        AuditKey::new([8; 32]).with_previous([[7; 32]]),
+    )
+    .await
+    .unwrap();
+    let after = rotated
+        .record_audit(audit("context.rotate", "after-rotation"))
+        .await
+        .unwrap();
+    let verification = rotated.verify_audit_chain().await.unwrap();
+    assert!(verification.ok, "{verification:?}");
+    assert_eq!(verification.rows_checked, 4);
+
+    // Without the old key the old rows cannot be vouched for; with only the old key, the new
+    // row cannot.
+    let new_only = Store::connect(&db.url, &PoolSettings::default(), AuditKey::new([8; 32]))
+        .await
+        .unwrap();
+    assert!(!new_only.verify_audit_chain().await.unwrap().ok);
+    let old_only = db.store.verify_audit_chain().await.unwrap();
+    assert_eq!(old_only.first_broken_id, Some(after.id));
 }

@@ -6,9 +6,12 @@
 mod helpers;
 
 mod audit;
+mod audit_tampering;
+mod backup;
 mod contexts;
 mod faults;
 mod identities;
 mod rate_limits;
+mod retention;
 mod schema;
 mod usage;

@@ -1,15 +1,21 @@
-//! Reading and verifying the admin audit chain.
+//! Reading and verifying the admin audit chain, against the latest checkpoint in Redis and
+//! optionally one the caller kept.
 
 use actix_web::{web, HttpResponse};
-use cryptoserve_api::{AuditPage, AuditQuery};
+use cryptoserve_api::{AuditPage, AuditQuery, AuditVerifyRequest, CheckpointSource};
 
+use crate::audit_log::latest_redis_checkpoint;
 use crate::auth::AdminPrincipal;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 
 pub(super) fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(super::resource("/audit").route(web::get().to(list)))
-        .service(super::resource("/audit/verify").route(web::get().to(verify)));
+        .service(
+            super::resource("/audit/verify")
+                .route(web::get().to(verify))
+                .route(web::post().to(verify_with_checkpoint)),
+        );
 }
 
 #[utoipa::path(
@@ -50,7 +56,7 @@ pub(super) async fn list(
     tag = "admin",
     operation_id = "verify_audit",
     responses(
-        (status = 200, description = "Whether the chain is intact, and where it breaks", body = cryptoserve_api::AuditVerification),
+        (status = 200, description = "Whether the chain is intact (compared with the latest checkpoint in Redis when configured), and every finding", body = cryptoserve_api::AuditVerification),
         crate::openapi::AuthErrors,
         crate::openapi::StoreErrors,
     ),
@@ -60,6 +66,50 @@ pub(super) async fn verify(
     state: web::Data<AppState>,
     _admin: AdminPrincipal,
 ) -> ApiResult<HttpResponse> {
-    let verification = state.store.verify_audit_chain().await?;
+    run_verification(&state, AuditVerifyRequest::default()).await
+}
+
+#[utoipa::path(
+    post,
+    path = "/api/admin/audit/verify",
+    tag = "admin",
+    operation_id = "verify_audit_with_checkpoint",
+    request_body = AuditVerifyRequest,
+    responses(
+        (status = 200, description = "Whether the chain still reaches the given checkpoint (and the one in Redis) intact, and every finding", body = cryptoserve_api::AuditVerification),
+        (status = 400, description = "`invalid_checkpoint`: the checkpoint's MAC does not verify; `invalid_json`: not a checkpoint", body = crate::openapi::ErrorBody),
+        crate::openapi::AuthErrors,
+        crate::openapi::StoreErrors,
+    ),
+    security(("bearer" = []))
+)]
+pub(super) async fn verify_with_checkpoint(
+    state: web::Data<AppState>,
+    _admin: AdminPrincipal,
+    body: web::Json<AuditVerifyRequest>,
+) -> ApiResult<HttpResponse> {
+    run_verification(&state, body.into_inner()).await
+}
+
+async fn run_verification(
+    state: &AppState,
+    request: AuditVerifyRequest,
+) -> ApiResult<HttpResponse> {
+    let mut checkpoints = Vec::new();
+    if let Some(checkpoint) = request.checkpoint {
+        if !state.store.checkpoint_is_authentic(&checkpoint) {
+            return Err(ApiError::InvalidCheckpoint);
+        }
+        checkpoints.push((CheckpointSource::Request, checkpoint));
+    }
+    match latest_redis_checkpoint(state).await {
+        Ok(Some(checkpoint)) => checkpoints.push((CheckpointSource::Redis, checkpoint)),
+        Ok(None) => {}
+        // Verifying without it still says everything the chain itself can.
+        Err(error) => {
+            tracing::warn!(%error, "verifying the audit chain without the redis checkpoint")
+        }
+    }
+    let verification = state.store.verify_audit_chain_against(checkpoints).await?;
     Ok(HttpResponse::Ok().json(verification))
 }

@@ -54,6 +54,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         rate_limits::reset,
         audit::list,
         audit::verify,
+        audit::verify_with_checkpoint,
         usage::usage
     ),
     components(schemas(cryptoserve_api::OverrideScope, cryptoserve_api::RateLimitDimension))
