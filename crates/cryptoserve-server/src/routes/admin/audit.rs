@@ -78,6 +78,7 @@ pub(super) async fn verify(
     responses(
         (status = 200, description = "Whether the chain still reaches the given checkpoint (and the one in Redis) intact, and every finding", body = cryptoserve_api::AuditVerification),
         (status = 400, description = "`invalid_checkpoint`: the checkpoint's MAC does not verify; `invalid_json`: not a checkpoint", body = crate::openapi::ErrorBody),
+        crate::openapi::BodyErrors,
         crate::openapi::AuthErrors,
         crate::openapi::StoreErrors,
     ),
