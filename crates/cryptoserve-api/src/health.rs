@@ -32,13 +32,18 @@ pub struct Live {
 /// `/health/ready` body, with 200 or 503.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct Ready {
-    /// `ready` or `not_ready`.
+    /// `ready`; `degraded` (still 200) while the database is unreachable but the metadata
+    /// cache is younger than `CRYPTOSERVE_METADATA_MAX_STALENESS`; or `not_ready` (503).
     #[schema(example = "ready")]
     pub status: String,
     /// Which instance answered.
     pub instance_id: String,
     /// True once shutdown has begun.
     pub draining: bool,
+    /// Seconds since the metadata cache last reached the database (how old its view of
+    /// revocations and policy changes may be); absent before the first load.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metadata_age_secs: Option<f64>,
     /// The individual checks.
     pub checks: ReadyChecks,
 }
@@ -48,7 +53,8 @@ pub struct Ready {
 pub struct ReadyChecks {
     /// The database answers.
     pub database: Check,
-    /// Contexts and revocations are loaded.
+    /// Contexts and revocations are loaded and no older than
+    /// `CRYPTOSERVE_METADATA_MAX_STALENESS`.
     pub keyring: Check,
     /// Redis (`degraded` does not fail readiness).
     pub redis: Check,

@@ -42,8 +42,7 @@ pub enum Error {
     /// `rate_limited`, after the configured waits were used up.
     #[error("rate limited: {failure}")]
     RateLimited {
-        /// When a retry can succeed (`Retry-After`); `None` when the request can never fit
-        /// (a batch larger than the burst: split it).
+        /// When a retry can succeed (`Retry-After`); `None` when the server sent none.
         retry_after: Option<Duration>,
         /// The server's answer.
         failure: Failure,

@@ -240,6 +240,22 @@ fn drill_4_postgres_outage(drills: &mut Drills) {
     std::thread::sleep(Duration::from_secs(1));
     drills.cluster.stop_postgres().unwrap();
     std::thread::sleep(Duration::from_secs(1));
+    // Well inside CRYPTOSERVE_METADATA_MAX_STALENESS (300 s): every backend stays ready, but
+    // says it is degraded, so load balancers keep routing crypto to it.
+    let readiness: Vec<(usize, Option<probe::ProbeResponse>)> = drills
+        .cluster
+        .backends()
+        .iter()
+        .filter(|backend| backend.is_running())
+        .map(|backend| {
+            let answer = probe::get(
+                backend.ops_port(),
+                "/health/ready",
+                Duration::from_millis(2000),
+            );
+            (backend.index(), answer)
+        })
+        .collect();
     let during = drills
         .runtime
         .block_on(drills.admin.create_context("during-outage"));
@@ -277,6 +293,25 @@ fn drill_4_postgres_outage(drills: &mut Drills) {
         "admin call during the outage: {during:?}"
     );
     assert_eq!(after.map(|a| a.status), Some(201));
+    for (index, answer) in &readiness {
+        println!(
+            "  backend {index} readiness during the outage: {:?}",
+            answer.as_ref().map(|a| (a.status, a.body.len()))
+        );
+        let answer = answer
+            .as_ref()
+            .unwrap_or_else(|| panic!("backend {index}: no readiness answer during the outage"));
+        assert_eq!(
+            answer.status, 200,
+            "backend {index} readiness during the outage: {}",
+            answer.body
+        );
+        assert!(
+            answer.body.contains("\"status\":\"degraded\""),
+            "backend {index} readiness during the outage: {}",
+            answer.body
+        );
+    }
 
     let audit = drills.runtime.block_on(drills.admin.audit());
     assert_eq!(audit.status, 200, "{audit:?}");

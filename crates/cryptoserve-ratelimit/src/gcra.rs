@@ -5,7 +5,10 @@
 //! nodes with slightly different clocks feed one decision, since each bucket only ever meets
 //! its own node's clock. Rules, with T the emission interval and τ = burst × T:
 //!
-//! - a request of cost n fits a bucket iff `ahead + n·T ≤ τ`;
+//! - a request of cost n fits a bucket iff `ahead + n·T ≤ τ`, or the bucket is full
+//!   (`ahead = 0`): a full bucket admits any one request, so a batch larger than the burst
+//!   waits for a full bucket and then leaves it `n·T` ahead — in debt beyond τ, paid back at
+//!   the bucket's rate before anything else fits;
 //! - it is admitted iff it fits every bucket, and then every bucket moves to `ahead + n·T`;
 //! - otherwise no bucket changes.
 
@@ -47,10 +50,8 @@ pub(crate) fn decide(buckets: &[BucketState], cost: u32, source: DecisionSource)
                 .saturating_add(cost.saturating_mul(b.policy.emission_interval_us()))
         })
         .collect();
-    let allowed = buckets
-        .iter()
-        .zip(&wanted)
-        .all(|(b, &w)| w <= b.policy.tolerance_us());
+    let fits = |b: &BucketState, w: u64| b.ahead_us == 0 || w <= b.policy.tolerance_us();
+    let allowed = buckets.iter().zip(&wanted).all(|(b, &w)| fits(b, w));
     let after: Vec<u64> = if allowed {
         wanted.clone()
     } else {
@@ -78,30 +79,20 @@ pub(crate) fn decide(buckets: &[BucketState], cost: u32, source: DecisionSource)
             .min_by(|x, y| x.1.cmp(&y.1).then(y.2.cmp(&x.2)))
             .map_or(0, |v| v.0)
     } else {
-        // The denying bucket that needs the longest wait; an impossible cost (n·T > τ) waits
-        // forever, so it wins and leaves retry_after empty.
-        let mut worst: Option<(usize, Option<u64>)> = None;
+        // The denying bucket that needs the longest wait: until `ahead + n·T ≤ τ`, or, for a
+        // cost above the burst, until the bucket is full (`ahead`, the smaller of the two).
+        let mut worst: Option<(usize, u64)> = None;
         for (i, (b, &w)) in buckets.iter().zip(&wanted).enumerate() {
-            let tolerance = b.policy.tolerance_us();
-            if w <= tolerance {
+            if fits(b, w) {
                 continue;
             }
-            let wait = if cost.saturating_mul(b.policy.emission_interval_us()) > tolerance {
-                None
-            } else {
-                Some(w - tolerance)
-            };
-            let worse = match worst {
-                None => true,
-                Some((_, None)) => false,
-                Some((_, Some(current))) => wait.is_none_or(|wait| wait > current),
-            };
-            if worse {
+            let wait = (w - b.policy.tolerance_us()).min(b.ahead_us);
+            if worst.is_none_or(|(_, current)| wait > current) {
                 worst = Some((i, wait));
             }
         }
-        let (index, wait) = worst.unwrap_or((0, None));
-        retry_after = wait.map(Duration::from_micros);
+        let (index, wait) = worst.unwrap_or((0, 0));
+        retry_after = Some(Duration::from_micros(wait));
         denied_by = Some(buckets[index].dimension);
         index
     };
@@ -172,10 +163,32 @@ mod tests {
     }
 
     #[test]
-    fn impossible_cost_has_no_retry_after() {
-        let v = decide(&[bucket(Dimension::Ip, 60, 5, 0)], 6, DecisionSource::Local);
+    fn a_cost_above_the_burst_fits_a_full_bucket_and_is_charged_in_full() {
+        // 60/min, burst 5: T = 1 s, τ = 5 s.
+        let v = decide(&[bucket(Dimension::Ip, 60, 5, 0)], 8, DecisionSource::Local);
+        assert!(v.decision.allowed);
+        assert_eq!(v.new_ahead_us, vec![8_000_000]);
+        assert_eq!(v.decision.remaining, 0);
+        assert_eq!(v.decision.reset_after, Duration::from_secs(8));
+
+        // Not full (1 µs ahead): it waits for the bucket to be full again.
+        let v = decide(&[bucket(Dimension::Ip, 60, 5, 1)], 8, DecisionSource::Local);
         assert!(!v.decision.allowed);
-        assert_eq!(v.decision.retry_after, None);
+        assert_eq!(v.decision.retry_after, Some(Duration::from_micros(1)));
+        let v = decide(
+            &[bucket(Dimension::Ip, 60, 5, 8_000_000)],
+            8,
+            DecisionSource::Local,
+        );
+        assert_eq!(v.decision.retry_after, Some(Duration::from_secs(8)));
+        // A cost-1 request only waits until it fits again: 8 s + 1 s − 5 s.
+        let v = decide(
+            &[bucket(Dimension::Ip, 60, 5, 8_000_000)],
+            1,
+            DecisionSource::Local,
+        );
+        assert!(!v.decision.allowed);
+        assert_eq!(v.decision.retry_after, Some(Duration::from_secs(4)));
     }
 
     #[test]

@@ -17,8 +17,8 @@
 //! - a full bucket admits exactly `burst_size` cost-1 requests at once;
 //! - from a full bucket, a window of length `W` admits `burst_size + ⌊W · rpm / 60 s⌋`
 //!   requests, so one minute admits **`requests_per_minute + burst_size`**;
-//! - a request of cost `n` counts `n`; a cost above `burst_size` can never be admitted
-//!   (denied with no `retry_after`).
+//! - a request of cost `n` counts `n`; a cost above `burst_size` fits only a full bucket and
+//!   is still charged `n`, so it waits for a full bucket and the rate holds exactly.
 //!
 //! A request is admitted iff it fits **every enabled** dimension, and a denied request
 //! consumes nothing from any dimension (all-or-nothing). Disabled policies never limit.

@@ -92,9 +92,78 @@ async fn cost_counts_n() {
     assert!(last.allowed);
     assert_eq!(last.remaining, 0);
 
-    let impossible = limiter.check(&checks, 11);
-    assert!(!impossible.allowed);
-    assert_eq!(impossible.retry_after, None, "cost above burst never fits");
+    let above_burst = limiter.check(&checks, 11);
+    assert!(!above_burst.allowed);
+    assert_eq!(
+        above_burst.retry_after,
+        Some(Duration::from_secs(10)),
+        "a cost above the burst waits for a full bucket"
+    );
+}
+
+/// The default identity policy (100/min, burst 20) and a maximal batch of 100 items: admitted
+/// from a full bucket, charged 100 × T = 60 s, so nothing else fits until the debt is paid
+/// and the next maximal batch waits for a full bucket again.
+#[tokio::test(start_paused = true)]
+async fn a_maximal_batch_fits_a_full_default_bucket_once_per_refill() {
+    let limiter = LocalLimiter::new();
+    let default = Policy::default_for(Dimension::Identity);
+    assert_eq!((default.requests_per_minute, default.burst_size), (100, 20));
+    let checks = [Check::new(Dimension::Identity, "batcher", default)];
+
+    let first = limiter.check(&checks, 100);
+    assert!(first.allowed, "{first:?}");
+    assert_eq!(first.remaining, 0);
+    assert_eq!(first.reset_after, Duration::from_secs(60));
+
+    let again = limiter.check(&checks, 100);
+    assert!(!again.allowed);
+    assert_eq!(again.retry_after, Some(Duration::from_secs(60)));
+    // A single item waits until 60 s + 0.6 s − 12 s of debt is left.
+    let one = limiter.check(&checks, 1);
+    assert_eq!(one.retry_after, Some(Duration::from_millis(48_600)));
+
+    tokio::time::advance(Duration::from_millis(59_999)).await;
+    assert!(!limiter.check(&checks, 100).allowed, "1 ms short of full");
+    tokio::time::advance(Duration::from_millis(1)).await;
+    assert!(limiter.check(&checks, 100).allowed, "full again after 60 s");
+}
+
+/// Greedy clients mixing maximal batches and single items never get more than
+/// `rate × window + max(burst, largest cost)` items through, for every window from the start.
+#[tokio::test(start_paused = true)]
+async fn maximal_batches_never_exceed_the_rate() {
+    let limiter = LocalLimiter::new();
+    let checks = [Check::new(
+        Dimension::Identity,
+        "greedy",
+        Policy::default_for(Dimension::Identity),
+    )];
+    let mut items = 0u64;
+    let mut batches = 0u64;
+    // Ten minutes in 100 ms steps; each step tries a batch, then, in every other two-minute
+    // phase, single items while they fit (single items keep a bucket from ever being full, so
+    // batches get through only in the phases without them).
+    for step in 0..=6_000u64 {
+        if step > 0 {
+            tokio::time::advance(Duration::from_millis(100)).await;
+        }
+        if limiter.check(&checks, 100).allowed {
+            items += 100;
+            batches += 1;
+        }
+        while (step / 1_200) % 2 == 1 && limiter.check(&checks, 1).allowed {
+            items += 1;
+        }
+        let window_ms = step * 100;
+        // rate × window (100/min = 1 per 600 ms) + max(burst 20, cost 100).
+        let bound = window_ms / 600 + 100;
+        assert!(items <= bound, "{items} items in {window_ms} ms > {bound}");
+    }
+    eprintln!("{items} items in {batches} batches and single requests");
+    // The rate is used, not merely bounded.
+    assert!((1_000..=1_100).contains(&items), "{items} items");
+    assert!(batches >= 5, "maximal batches keep getting through");
 }
 
 #[tokio::test(start_paused = true)]

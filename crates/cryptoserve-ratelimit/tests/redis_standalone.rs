@@ -30,6 +30,97 @@ async fn three_instances_share_one_exact_limit() {
     );
 }
 
+/// A maximal batch (100 items) under the default identity policy (100/min, burst 20): the
+/// script admits it from a full bucket, charges all 100 items, and refuses the next one until
+/// the bucket is full again — decided by Redis exactly as `gcra.rs` decides in process.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_maximal_batch_fits_a_full_default_bucket_once_per_refill() {
+    let server = RedisServer::start().unwrap();
+    let instances = limiters(&server.url(), 2).await;
+    let checks = [Check::new(
+        Dimension::Identity,
+        "batcher",
+        cryptoserve_ratelimit::Policy::default_for(Dimension::Identity),
+    )];
+
+    let first = instances[0].check(&checks, 100).await;
+    assert!(first.allowed, "{first:?}");
+    assert_eq!(first.source, DecisionSource::Redis);
+    assert_eq!(first.remaining, 0);
+
+    for instance in &instances {
+        let again = instance.check(&checks, 100).await;
+        assert!(!again.allowed, "{again:?}");
+        assert_eq!(again.source, DecisionSource::Redis);
+        let wait = again.retry_after.unwrap();
+        assert!(
+            (Duration::from_secs(59)..=Duration::from_secs(60)).contains(&wait),
+            "waits for a full bucket: {again:?}"
+        );
+        let one = instance.check(&checks, 1).await.retry_after.unwrap();
+        assert!(
+            (Duration::from_secs(48)..=Duration::from_millis(48_600)).contains(&one),
+            "a single item waits for the debt to shrink to the burst: {one:?}"
+        );
+    }
+}
+
+/// The same rule at 100 items a second (6000/min, burst 20, so a maximal batch is a 1 s debt)
+/// from two instances, one sending maximal batches and one single items for a while: the
+/// admitted items never exceed `rate × elapsed + max(burst, cost)`, and batches keep fitting.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn maximal_batches_never_exceed_the_rate_on_redis() {
+    use std::sync::{Arc, Mutex};
+
+    let server = RedisServer::start().unwrap();
+    let instances = limiters(&server.url(), 2).await;
+    let checks = Arc::new(vec![Check::new(
+        Dimension::Identity,
+        "greedy",
+        policy(6000, 20),
+    )]);
+    let start = Instant::now();
+    let window = Duration::from_secs(3);
+    // (items admitted, batches admitted).
+    let admitted = Arc::new(Mutex::new((0u64, 0u64)));
+    let mut tasks = Vec::new();
+    for (index, limiter) in instances.iter().enumerate() {
+        let (limiter, checks, admitted) = (limiter.clone(), checks.clone(), admitted.clone());
+        tasks.push(tokio::spawn(async move {
+            while start.elapsed() < window {
+                let singles = index == 1;
+                let elapsed = start.elapsed();
+                if singles
+                    && !(Duration::from_millis(1_500)..Duration::from_millis(2_500))
+                        .contains(&elapsed)
+                {
+                    tokio::time::sleep(Duration::from_millis(5)).await;
+                    continue;
+                }
+                let cost = if singles { 1 } else { 100 };
+                let decision = limiter.check(&checks, cost).await;
+                assert_eq!(decision.source, DecisionSource::Redis, "{decision:?}");
+                if !decision.allowed {
+                    continue;
+                }
+                let mut totals = admitted.lock().unwrap();
+                totals.0 += u64::from(cost);
+                totals.1 += u64::from(cost == 100);
+                // 100 items a second since before the first check, plus the batch.
+                let bound = start.elapsed().as_millis() as u64 / 10 + 100;
+                assert!(totals.0 <= bound, "{} items > {bound}", totals.0);
+            }
+        }));
+    }
+    for task in tasks {
+        task.await.unwrap();
+    }
+    let (items, batches) = *admitted.lock().unwrap();
+    eprintln!("{items} items, {batches} maximal batches");
+    assert!(batches >= 2, "{batches} batches");
+    assert!(items >= 200, "{items} items");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_checks_share_script_runs_and_stay_exact() {
     let server = RedisServer::start().unwrap();

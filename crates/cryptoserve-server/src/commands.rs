@@ -182,6 +182,10 @@ pub fn config_show(settings: &Settings) -> anyhow::Result<()> {
             "CRYPTOSERVE_CACHE_REFRESH_MS",
             settings.cache_refresh_ms.to_string(),
         ),
+        (
+            "CRYPTOSERVE_METADATA_MAX_STALENESS",
+            settings.metadata_max_staleness.to_string(),
+        ),
         ("CRYPTOSERVE_MASTER_KEY", redact(&settings.master_key)),
         (
             "CRYPTOSERVE_PREVIOUS_MASTER_KEYS",

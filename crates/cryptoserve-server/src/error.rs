@@ -31,6 +31,9 @@ pub enum ApiError {
     /// The request did not say it is JSON.
     #[error("send the body as JSON with `Content-Type: application/json`")]
     UnsupportedMediaType,
+    /// The request's header fields together exceed the limit (in bytes).
+    #[error("request header fields are larger than the limit of {0} bytes")]
+    RequestHeaderFieldsTooLarge(usize),
     /// The named context does not exist.
     #[error("context `{0}` does not exist")]
     UnknownContext(String),
@@ -57,8 +60,8 @@ pub enum ApiError {
     RateLimited {
         /// Which dimension refused.
         dimension: &'static str,
-        /// Seconds until a retry can succeed; `None` when it never can (the request costs more
-        /// than the dimension's burst: split the batch).
+        /// Seconds until a retry can succeed (a batch above the burst waits for a full bucket);
+        /// `None` if the limiter gave no wait.
         retry_after_secs: Option<u64>,
         /// `X-RateLimit-*` headers to send with the refusal.
         headers: crate::rate_limit::RateHeaders,
@@ -84,6 +87,7 @@ impl ApiError {
             Self::InvalidCheckpoint => "invalid_checkpoint",
             Self::PayloadTooLarge(_) => "payload_too_large",
             Self::UnsupportedMediaType => "unsupported_media_type",
+            Self::RequestHeaderFieldsTooLarge(_) => "request_header_fields_too_large",
             Self::UnknownContext(_) => "unknown_context",
             Self::DecryptionFailed => "decryption_failed",
             Self::Unauthorized(_) => "unauthorized",
@@ -114,10 +118,7 @@ fn rate_limited_message(dimension: &str, retry_after_secs: Option<u64>) -> Strin
         Some(secs) => {
             format!("rate limit exceeded for the {dimension} limit; retry after {secs} s")
         }
-        None => format!(
-            "this request costs more than the {dimension} limit's burst allows at once; \
-             send fewer items per batch"
-        ),
+        None => format!("rate limit exceeded for the {dimension} limit"),
     }
 }
 
@@ -131,6 +132,7 @@ impl ResponseError for ApiError {
             | Self::DecryptionFailed => StatusCode::BAD_REQUEST,
             Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::RequestHeaderFieldsTooLarge(_) => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
             Self::UnknownContext(_) | Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             Self::Forbidden(_) => StatusCode::FORBIDDEN,

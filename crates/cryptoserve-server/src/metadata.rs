@@ -3,13 +3,15 @@
 //! The crypto hot path reads only this cache. A background task polls the store's change
 //! counter (every `CRYPTOSERVE_CACHE_REFRESH_MS`, 1 s by default) and reloads everything when
 //! it moved, so a rotation, new context or revocation made on any instance is seen by every
-//! instance within one interval. If the database is down the cache keeps serving what it has.
+//! instance within one interval. If the database is down the cache keeps serving what it has,
+//! and [`MetadataCache::age`] tells readiness how long ago it last saw the database.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
-use parking_lot::RwLock;
+use parking_lot::{Mutex, RwLock};
 
 use cryptoserve_core::{Algorithm, ContextName, ContextSpec, GenerationId, KeyVersion};
 use cryptoserve_store::{ContextRecord, Store, StoreError};
@@ -66,6 +68,8 @@ pub struct MetadataCache {
     seen_counter: AtomicI64,
     loaded: AtomicBool,
     last_refresh_ok: AtomicBool,
+    /// When a refresh last reached the database (whether or not anything changed).
+    last_success: Mutex<Option<Instant>>,
 }
 
 impl MetadataCache {
@@ -87,9 +91,18 @@ impl MetadataCache {
         self.last_refresh_ok.load(Ordering::Acquire)
     }
 
+    /// Time since a refresh last reached the database, i.e. how old what this cache knows
+    /// about revocations and policy changes may be; `None` before the first successful load.
+    pub fn age(&self) -> Option<Duration> {
+        (*self.last_success.lock()).map(|at| at.elapsed())
+    }
+
     /// Reloads everything if the change counter moved. Returns whether it reloaded.
     pub async fn refresh(&self, store: &Store) -> Result<bool, StoreError> {
         let result = self.refresh_inner(store).await;
+        if result.is_ok() {
+            *self.last_success.lock() = Some(Instant::now());
+        }
         self.last_refresh_ok
             .store(result.is_ok(), Ordering::Release);
         result

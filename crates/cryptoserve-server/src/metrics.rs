@@ -69,6 +69,10 @@ pub struct Metrics {
     pub cached_contexts: IntGauge,
     /// Metadata refresh failures.
     pub metadata_refresh_failures: IntCounter,
+    /// Seconds since the metadata cache last reached the database (set on scrape).
+    pub metadata_age: IntGauge,
+    /// `CRYPTOSERVE_METADATA_MAX_STALENESS`: the age past which readiness fails.
+    pub metadata_max_staleness: IntGauge,
     /// Usage rows waiting to be written to the database.
     pub audit_queue_depth: IntGauge,
     /// Time to write one usage batch.
@@ -209,6 +213,14 @@ impl Metrics {
             "cryptoserve_metadata_refresh_failures_total",
             "Metadata refreshes that could not reach the database",
         )?;
+        let metadata_age = IntGauge::new(
+            "cryptoserve_metadata_age_seconds",
+            "Seconds since the metadata cache last reached the database",
+        )?;
+        let metadata_max_staleness = IntGauge::new(
+            "cryptoserve_metadata_max_staleness_seconds",
+            "Metadata age past which /health/ready answers 503 (CRYPTOSERVE_METADATA_MAX_STALENESS)",
+        )?;
         let audit_queue_depth = IntGauge::new(
             "cryptoserve_audit_queue_depth",
             "Usage rows waiting to be written to the database",
@@ -248,6 +260,8 @@ impl Metrics {
         registry.register(Box::new(build_info.clone()))?;
         registry.register(Box::new(cached_contexts.clone()))?;
         registry.register(Box::new(metadata_refresh_failures.clone()))?;
+        registry.register(Box::new(metadata_age.clone()))?;
+        registry.register(Box::new(metadata_max_staleness.clone()))?;
         build_info
             .with_label_values(&[env!("CARGO_PKG_VERSION"), instance_id])
             .set(1);
@@ -277,6 +291,8 @@ impl Metrics {
             cached_contexts,
             metadata_refresh_failures,
             audit_queue_depth,
+            metadata_age,
+            metadata_max_staleness,
             audit_flush_latency,
             usage_rows_dropped,
             rate_limit_latency,

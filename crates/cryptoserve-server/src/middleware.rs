@@ -17,6 +17,12 @@ use crate::error::ApiError;
 /// line without losing other events: `RUST_LOG=info,cryptoserve::access=off`.
 pub const ACCESS_LOG_TARGET: &str = "cryptoserve::access";
 
+/// The largest request header section answered normally: the header fields (`name: value` and
+/// the line end, as sent) together. Larger ones get a JSON 431 before any handler, rate limit or
+/// authentication runs. actix itself refuses a head over 128 KiB (or over 96 fields) with a
+/// bare 431 and no body before the app sees it; nginx's default allows 4 × 8 KiB.
+pub const MAX_REQUEST_HEADER_BYTES: usize = 16 * 1024;
+
 /// The header name.
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
@@ -59,11 +65,22 @@ pub async fn request_id_and_errors(
     req.extensions_mut().insert(RequestId(id.clone()));
     let started = std::time::Instant::now();
 
-    let response = match next.call(req).await {
-        Ok(response) => response.map_into_boxed_body(),
-        // Errors raised before a response exists still get our shape.
-        Err(error) => {
-            return Err(error);
+    let header_bytes: usize = req
+        .headers()
+        .iter()
+        .map(|(name, value)| name.as_str().len() + value.len() + 4)
+        .sum();
+    let response = if header_bytes > MAX_REQUEST_HEADER_BYTES {
+        req.error_response(ApiError::RequestHeaderFieldsTooLarge(
+            MAX_REQUEST_HEADER_BYTES,
+        ))
+    } else {
+        match next.call(req).await {
+            Ok(response) => response.map_into_boxed_body(),
+            // Errors raised before a response exists still get our shape.
+            Err(error) => {
+                return Err(error);
+            }
         }
     };
     let mut response = render_error(response, &id);

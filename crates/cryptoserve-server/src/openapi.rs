@@ -29,7 +29,9 @@ use crate::routes;
         title = "CryptoServe",
         description = "Encryption as a service: encrypt, decrypt and manage keys per context \
                        without ever handling key material. Every error is \
-                       `{\"error\": {\"code\", \"message\", \"request_id\"}}` with a stable `code`.",
+                       `{\"error\": {\"code\", \"message\", \"request_id\"}}` with a stable `code`. \
+                       Any route answers `431` `request_header_fields_too_large` when the request's \
+                       header fields exceed 16 KiB.",
         license(name = "Apache-2.0", identifier = "Apache-2.0"),
     ),
     components(schemas(ErrorBody, ErrorDetail, ContextName)),

@@ -41,7 +41,9 @@ for _ = 1, tonumber(ARGV[1]) do
     result[out + 1 + i] = ahead
     result[out + 1 + n + i] = 0
     local w = ahead + cost * interval[k]
-    if w > tolerance[k] then allowed = 0 end
+    -- A full bucket (ahead 0) admits any one request, even one costing more than the burst
+    -- (gcra.rs states the rule).
+    if w > tolerance[k] and ahead > 0 then allowed = 0 end
     index[i] = k
     wanted[i] = w
     before[i] = ahead

@@ -14,6 +14,10 @@ pub const ENVIRONMENT: &[(&str, &str)] = &[
     ("CRYPTOSERVE_SHUTDOWN_DELAY", "shutdown_delay"),
     ("CRYPTOSERVE_LOG_FORMAT", "log_format"),
     ("CRYPTOSERVE_CACHE_REFRESH_MS", "cache_refresh_ms"),
+    (
+        "CRYPTOSERVE_METADATA_MAX_STALENESS",
+        "metadata_max_staleness",
+    ),
     ("CRYPTOSERVE_WORKERS", "workers"),
     ("CRYPTOSERVE_MASTER_KEY", "master_key"),
     ("CRYPTOSERVE_PREVIOUS_MASTER_KEYS", "previous_master_keys"),

@@ -69,6 +69,10 @@ pub struct Settings {
     pub log_format: Option<LogFormat>,
     /// `CRYPTOSERVE_CACHE_REFRESH_MS`: how often metadata caches poll for changes (1000).
     pub cache_refresh_ms: u64,
+    /// `CRYPTOSERVE_METADATA_MAX_STALENESS`: seconds the metadata cache may go without
+    /// reaching the database before readiness fails (300); until then a database outage
+    /// leaves the instance ready but `degraded`.
+    pub metadata_max_staleness: u64,
     /// `CRYPTOSERVE_WORKERS`: HTTP worker threads (default: number of CPUs).
     pub workers: Option<usize>,
     /// `CRYPTOSERVE_MASTER_KEY`: 64 hex characters.
@@ -152,6 +156,7 @@ impl Settings {
             .set_default("shutdown_timeout", 30)?
             .set_default("shutdown_delay", 5)?
             .set_default("cache_refresh_ms", 1000)?
+            .set_default("metadata_max_staleness", 300)?
             .set_default("previous_master_keys", Vec::<String>::new())?
             .set_default("jwt_previous_secret_keys", Vec::<String>::new())?
             .set_default("jwt_issuer", "cryptoserve")?
@@ -200,6 +205,18 @@ impl Settings {
         positive("CRYPTOSERVE_MAX_BATCH_ITEMS", self.max_batch_items as u64)?;
         positive("DB_POOL_SIZE", u64::from(self.db_pool_size))?;
         positive("CRYPTOSERVE_CACHE_REFRESH_MS", self.cache_refresh_ms)?;
+        positive(
+            "CRYPTOSERVE_METADATA_MAX_STALENESS",
+            self.metadata_max_staleness,
+        )?;
+        if self.metadata_max_staleness.saturating_mul(1000) <= self.cache_refresh_ms {
+            return Err(ConfigError::Invalid {
+                name: "CRYPTOSERVE_METADATA_MAX_STALENESS",
+                problem: "must be longer than CRYPTOSERVE_CACHE_REFRESH_MS, or readiness fails \
+                          between two refreshes"
+                    .into(),
+            });
+        }
         positive("CRYPTOSERVE_REDIS_TIMEOUT_MS", self.redis_timeout_ms)?;
         positive(
             "CRYPTOSERVE_RETENTION_INTERVAL_SECS",
@@ -264,6 +281,11 @@ impl Settings {
     pub fn cache_refresh(&self) -> Duration {
         Duration::from_millis(self.cache_refresh_ms)
     }
+
+    /// How old the metadata cache may grow during a database outage before readiness fails.
+    pub fn metadata_max_staleness(&self) -> Duration {
+        Duration::from_secs(self.metadata_max_staleness)
+    }
 }
 
 #[cfg(test)]
@@ -309,6 +331,24 @@ mod tests {
         assert_eq!(s.trusted_proxies.len(), 2);
         assert_eq!(s.log_format(), LogFormat::Json);
         assert_eq!(s.listen.port(), 9000);
+    }
+
+    #[test]
+    fn metadata_max_staleness_defaults_to_five_minutes_and_outlasts_a_refresh() {
+        let s = load(&[]).unwrap();
+        assert_eq!(s.metadata_max_staleness(), Duration::from_secs(300));
+        let s = load(&[("CRYPTOSERVE_METADATA_MAX_STALENESS", "2")]).unwrap();
+        assert_eq!(s.metadata_max_staleness, 2);
+        for bad in [
+            vec![("CRYPTOSERVE_METADATA_MAX_STALENESS", "0")],
+            vec![
+                ("CRYPTOSERVE_METADATA_MAX_STALENESS", "5"),
+                ("CRYPTOSERVE_CACHE_REFRESH_MS", "5000"),
+            ],
+        ] {
+            let err = load(&bad).unwrap_err().to_string();
+            assert!(err.contains("CRYPTOSERVE_METADATA_MAX_STALENESS"), "{err}");
+        }
     }
 
     #[test]

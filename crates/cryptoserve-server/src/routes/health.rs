@@ -1,8 +1,12 @@
 //! Health probes. No auth (except `/health/deep` in production) and no rate limits.
 //!
 //! - `/health/live`: the process answers; touches nothing.
-//! - `/health/ready`: database answers, metadata loaded, not draining. Redis trouble is
-//!   reported as `degraded` but does not fail readiness, because the limiter falls back.
+//! - `/health/ready`: metadata loaded and fresh, not draining. If the database does not answer
+//!   the instance still serves crypto from its metadata cache, so readiness stays 200 with
+//!   `"status":"degraded"` until the cache is older than `CRYPTOSERVE_METADATA_MAX_STALENESS`
+//!   (revocations and policy changes made since can no longer be seen), then 503. Redis
+//!   trouble is reported as a `degraded` check but does not fail readiness, because the
+//!   limiter falls back.
 //! - `/health/deep`: everything an operator wants when something is off.
 
 use std::time::{Duration, Instant};
@@ -91,17 +95,33 @@ async fn redis_check(state: &AppState) -> Check {
     }
 }
 
-fn keyring_check(state: &AppState) -> Check {
+/// Metadata loaded, and refreshed from the database within the staleness bound.
+fn keyring_check(state: &AppState, age: Option<Duration>) -> Check {
     let started = Instant::now();
     let loaded = state.metadata.is_loaded();
-    Check {
-        status: if loaded { "ok" } else { "failed" }.to_owned(),
-        latency_ms: ms(started),
-        detail: Some(serde_json::json!({
-            "master_key_id": state.cipher.keyring().active().id().to_string(),
-            "metadata_loaded": loaded,
-        })),
+    let max_staleness = state.settings.metadata_max_staleness();
+    let fresh = age.is_some_and(|age| age <= max_staleness);
+    let mut detail = serde_json::json!({
+        "master_key_id": state.cipher.keyring().active().id().to_string(),
+        "metadata_loaded": loaded,
+        "metadata_max_staleness_secs": max_staleness.as_secs(),
+    });
+    if loaded && !fresh {
+        detail["error"] = serde_json::json!(
+            "metadata not refreshed from the database within CRYPTOSERVE_METADATA_MAX_STALENESS: \
+             revocations and policy changes may be missed"
+        );
     }
+    Check {
+        status: if loaded && fresh { "ok" } else { "failed" }.to_owned(),
+        latency_ms: ms(started),
+        detail: Some(detail),
+    }
+}
+
+/// Seconds, to a tenth.
+fn secs(duration: Duration) -> f64 {
+    (duration.as_secs_f64() * 10.0).round() / 10.0
 }
 
 #[utoipa::path(
@@ -110,19 +130,27 @@ fn keyring_check(state: &AppState) -> Check {
     tag = "health",
     operation_id = "health_ready",
     responses(
-        (status = 200, description = "Ready to serve", body = Ready),
-        (status = 503, description = "Not ready (database down, metadata not loaded, or draining)", body = Ready),
+        (status = 200, description = "Ready to serve: `ready`, or `degraded` while the database is down and the metadata cache is younger than `CRYPTOSERVE_METADATA_MAX_STALENESS`", body = Ready),
+        (status = 503, description = "Not ready (metadata not loaded or older than `CRYPTOSERVE_METADATA_MAX_STALENESS`, or draining)", body = Ready),
     )
 )]
 async fn ready(state: web::Data<AppState>) -> HttpResponse {
     let (database, redis) = tokio::join!(database_check(&state), redis_check(&state));
-    let keyring = keyring_check(&state);
+    // Read after the database check: a refresh that succeeded meanwhile counts.
+    let age = state.metadata.age();
+    let keyring = keyring_check(&state, age);
     let draining = state.lifecycle.is_draining();
-    let is_ready = database.status == "ok" && keyring.status == "ok" && !draining;
+    let is_ready = keyring.status == "ok" && !draining;
+    let status = match (is_ready, database.status == "ok") {
+        (false, _) => "not_ready",
+        (true, true) => "ready",
+        (true, false) => "degraded",
+    };
     let body = Ready {
-        status: if is_ready { "ready" } else { "not_ready" }.to_owned(),
+        status: status.to_owned(),
         instance_id: state.instance_id.clone(),
         draining,
+        metadata_age_secs: age.map(secs),
         checks: ReadyChecks {
             database,
             keyring,

@@ -43,6 +43,18 @@ async fn metrics(state: web::Data<AppState>) -> ApiResult<HttpResponse> {
     state
         .metrics
         .mirror_limiter(&state.rate_limits.limiter.stats());
+    // Before the first load the age counts as past the bound, as readiness does.
+    let max_staleness = state.settings.metadata_max_staleness();
+    let age = state
+        .metadata
+        .age()
+        .unwrap_or(max_staleness + std::time::Duration::from_secs(1));
+    let seconds = |d: std::time::Duration| i64::try_from(d.as_secs()).unwrap_or(i64::MAX);
+    state.metrics.metadata_age.set(seconds(age));
+    state
+        .metrics
+        .metadata_max_staleness
+        .set(seconds(max_staleness));
     let text = state
         .metrics
         .render()

@@ -391,3 +391,74 @@ async fn wrong_methods_on_admin_routes_are_405() {
         "DELETE on /api/admin/contexts"
     );
 }
+
+/// Sends `request` as raw bytes on a fresh connection and reads the whole answer: the status
+/// code, the head (lower-cased) and the body.
+async fn raw_exchange(app: &TestApp, request: Vec<u8>) -> (u16, String, String) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", app.port))
+        .await
+        .unwrap();
+    stream.write_all(&request).await.unwrap();
+    let mut answer = Vec::new();
+    // The server may close while part of a huge request is unread: what arrived is the answer.
+    let _ = stream.read_to_end(&mut answer).await;
+    let answer = String::from_utf8_lossy(&answer).into_owned();
+    let (head, body) = answer.split_once("\r\n\r\n").unwrap_or((&answer, ""));
+    let status = head
+        .split(' ')
+        .nth(1)
+        .and_then(|code| code.parse().ok())
+        .unwrap_or(0);
+    (status, head.to_ascii_lowercase(), body.to_owned())
+}
+
+fn request_with_padding(path: &str, padding: usize) -> Vec<u8> {
+    format!(
+        "GET {path} HTTP/1.1\r\nHost: localhost\r\nX-Padding: {}\r\nConnection: close\r\n\r\n",
+        "a".repeat(padding)
+    )
+    .into_bytes()
+}
+
+#[tokio::test]
+async fn header_fields_over_16_kib_get_a_json_431_from_the_server() {
+    let app = Deployment::sqlite().spawn().await;
+
+    // Just under the limit: the request goes on to authentication.
+    let (status, _, _) =
+        raw_exchange(&app, request_with_padding("/api/admin/contexts", 15_000)).await;
+    assert_eq!(status, 401);
+
+    let (status, head, body) =
+        raw_exchange(&app, request_with_padding("/api/admin/contexts", 17_000)).await;
+    assert_eq!(status, 431, "{head}");
+    assert!(head.contains("content-type: application/json"), "{head}");
+    assert!(head.contains("x-request-id: "), "{head}");
+    let body: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(body["error"]["code"], "request_header_fields_too_large");
+    assert!(
+        body["error"]["message"].as_str().unwrap().contains("16384"),
+        "{body}"
+    );
+    assert!(
+        !body.to_string().contains("aaaa"),
+        "never echoes the headers"
+    );
+
+    // Under /v1 (the Vault-compatible API), Vault's shape.
+    let (status, _, body) =
+        raw_exchange(&app, request_with_padding("/v1/transit/keys/k", 17_000)).await;
+    assert_eq!(status, 431);
+    let body: Value = serde_json::from_str(&body).unwrap();
+    let errors = body["errors"].as_array().unwrap();
+    assert!(
+        errors[0].as_str().unwrap().contains("header fields"),
+        "{body}"
+    );
+
+    // Past actix's own 128 KiB head buffer, actix answers a bare 431 before the app runs.
+    let (status, _, _) =
+        raw_exchange(&app, request_with_padding("/api/admin/contexts", 140_000)).await;
+    assert_eq!(status, 431);
+}

@@ -16,6 +16,7 @@ mod binary;
 mod cluster;
 mod crypto;
 mod errors;
+mod outage;
 mod request_id;
 mod rotation;
 mod transit;

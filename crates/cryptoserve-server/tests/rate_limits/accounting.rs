@@ -1,6 +1,7 @@
 //! Accounting and headers, on both backends (in-process and Redis): a denied request consumes
 //! nothing from any dimension, `X-RateLimit-*` counts down one per request, a batch costs its
-//! item count, and a batch that does not fit is refused whole.
+//! item count, a batch that does not fit is refused whole, and a batch above the burst waits
+//! for a full bucket.
 //!
 //! Policies use one request a minute, so nothing refills while a test runs and every count is
 //! exact; ip and context are non-binding unless a test says otherwise.
@@ -93,7 +94,10 @@ async fn a_batch_costs_its_item_count(deployment: Deployment) {
     assert_eq!(too_big.status, 429, "10 items do not fit 9: {too_big:?}");
     assert!(too_big.message().contains("identity limit"), "{too_big:?}");
     let above_burst = batch(app, &token, 25).await;
-    assert_eq!(above_burst.status, 429, "25 items never fit a burst of 20");
+    assert_eq!(
+        above_burst.status, 429,
+        "25 items above a burst of 20 wait for a full bucket"
+    );
 
     assert_eq!(
         encrypt(app, &token).await.remaining,
@@ -104,13 +108,14 @@ async fn a_batch_costs_its_item_count(deployment: Deployment) {
     assert_eq!((eight.status, eight.remaining), (200, Some(0)), "{eight:?}");
 }
 
-/// DESIGN.md: "A cost above `burst_size` never fits (denied without `Retry-After`)" — telling
-/// the client to retry a request that can never be admitted would loop it forever.
-async fn a_batch_above_the_burst_gets_no_retry_after(deployment: Deployment) {
+/// docs/rate-limiting.md: "A cost above `burst_size` fits only a full bucket" — so the
+/// refusal tells the client when the bucket is full again.
+async fn a_batch_above_the_burst_waits_for_a_full_bucket(deployment: Deployment) {
     let fleet = Fleet::start(deployment, 1, |_| {}).await;
     let app = &fleet.apps[0];
     let (token, id) = fleet.identity().await;
     fleet.limit_identity(&id, 1, 5).await;
+    assert_eq!(encrypt(app, &token).await.remaining, Some(4));
 
     let refused = batch(app, &token, 6).await;
 
@@ -120,14 +125,48 @@ async fn a_batch_above_the_burst_gets_no_retry_after(deployment: Deployment) {
         "{refused:?}"
     );
     assert!(refused.message().contains("identity limit"), "{refused:?}");
-    assert_eq!(
-        refused.retry_after, None,
-        "no retry can succeed: {refused:?}"
+    let retry_after = refused.retry_after.expect("Retry-After");
+    assert!(
+        (59..=60).contains(&retry_after),
+        "full again a minute after the one request: {refused:?}"
     );
     assert_eq!(
         encrypt(app, &token).await.remaining,
-        Some(4),
+        Some(3),
         "nothing consumed"
+    );
+}
+
+/// Issue 16 item 3: a maximal batch (100 items, `CRYPTOSERVE_MAX_BATCH_ITEMS`) under the
+/// default identity policy (100/min, burst 20) is admitted from a full bucket, charged its 100
+/// items, and the next one is refused with `Retry-After` until the bucket is full again.
+async fn a_maximal_batch_fits_the_default_identity_limit(deployment: Deployment) {
+    let fleet = Fleet::start(deployment, 1, |_| {}).await;
+    let app = &fleet.apps[0];
+    let (token, _) = fleet.identity().await;
+
+    let first = batch(app, &token, 100).await;
+    assert_eq!(first.status, 200, "{first:?}");
+    assert_eq!(first.body["results"].as_array().map(Vec::len), Some(100));
+    assert_eq!((first.limit, first.remaining), (Some(100), Some(0)));
+
+    let second = batch(app, &token, 100).await;
+    assert_eq!(
+        (second.status, second.code()),
+        (429, "rate_limited"),
+        "{second:?}"
+    );
+    let retry_after = second.retry_after.expect("Retry-After");
+    assert!(
+        (59..=60).contains(&retry_after),
+        "100 items at 100/min: full again in a minute: {second:?}"
+    );
+    let single = encrypt(app, &token).await;
+    assert_eq!(single.status, 429, "{single:?}");
+    let retry_after = single.retry_after.expect("Retry-After");
+    assert!(
+        (48..=49).contains(&retry_after),
+        "one item fits once 12 s of the 60 s debt is left: {single:?}"
     );
 }
 
@@ -165,12 +204,23 @@ async fn a_batch_costs_its_item_count_on_redis() {
 }
 
 #[tokio::test]
-async fn a_batch_above_the_burst_gets_no_retry_after_embedded() {
-    a_batch_above_the_burst_gets_no_retry_after(Deployment::sqlite()).await;
+async fn a_batch_above_the_burst_waits_for_a_full_bucket_embedded() {
+    a_batch_above_the_burst_waits_for_a_full_bucket(Deployment::sqlite()).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_batch_above_the_burst_gets_no_retry_after_on_redis() {
+async fn a_batch_above_the_burst_waits_for_a_full_bucket_on_redis() {
     let (_redis, deployment) = redis().await;
-    a_batch_above_the_burst_gets_no_retry_after(deployment).await;
+    a_batch_above_the_burst_waits_for_a_full_bucket(deployment).await;
+}
+
+#[tokio::test]
+async fn a_maximal_batch_fits_the_default_identity_limit_embedded() {
+    a_maximal_batch_fits_the_default_identity_limit(Deployment::sqlite()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_maximal_batch_fits_the_default_identity_limit_on_redis() {
+    let (_redis, deployment) = redis().await;
+    a_maximal_batch_fits_the_default_identity_limit(deployment).await;
 }
