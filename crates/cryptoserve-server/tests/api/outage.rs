@@ -12,7 +12,8 @@ use serde_json::{json, Value};
 
 use crate::support::{error_code, Deployment, TestApp};
 
-const MAX_STALENESS_SECS: u64 = 3;
+// Long enough that a loaded CI machine still checks readiness inside the bound.
+const MAX_STALENESS_SECS: u64 = 5;
 const REFRESH_MS: u64 = 200;
 
 async fn readiness(app: &TestApp) -> (u16, Value) {
@@ -78,7 +79,8 @@ async fn database_outage_keeps_readiness_degraded_until_the_cache_is_too_old() {
     assert_eq!(body["status"], "not_ready", "{body}");
     assert_eq!(body["checks"]["keyring"]["status"], "failed", "{body}");
     let age = body["metadata_age_secs"].as_f64().unwrap();
-    assert!(age > MAX_STALENESS_SECS as f64, "{body}");
+    // The server turns 503 once the age exceeds the bound; the body rounds it to 0.1 s.
+    assert!(age >= MAX_STALENESS_SECS as f64, "{body}");
     println!(
         "readiness turned 503 {:.1} s after the stop, metadata age {age} s",
         turned.as_secs_f64()
