@@ -67,19 +67,7 @@ impl ServerEnv {
     /// Runs a one-shot command (`migrate`, `identity create`) and returns its stdout.
     pub fn run(&self, args: &[&str]) -> Result<String> {
         let line = format!("{} {}", self.binary.display(), args.join(" "));
-        let output = self
-            .command()
-            .args(args)
-            .output()
-            .map_err(io_err(format!("running {line}")))?;
-        if !output.status.success() {
-            return Err(ClusterError::CommandFailed {
-                command: line,
-                status: output.status.to_string(),
-                output: String::from_utf8_lossy(&output.stderr).into_owned(),
-            });
-        }
-        Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+        process::stdout_of(self.command().args(args), line)
     }
 }
 

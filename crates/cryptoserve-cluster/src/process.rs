@@ -8,6 +8,22 @@ use std::process::Command;
 
 use crate::error::{io_err, ClusterError, Result};
 
+/// Runs a one-shot command to completion; its stdout on success, else
+/// [`ClusterError::CommandFailed`] with its stderr. `line` names it in errors.
+pub fn stdout_of(command: &mut Command, line: String) -> Result<String> {
+    let output = command
+        .output()
+        .map_err(io_err(format!("running {line}")))?;
+    if !output.status.success() {
+        return Err(ClusterError::CommandFailed {
+            command: line,
+            status: output.status.to_string(),
+            output: String::from_utf8_lossy(&output.stderr).into_owned(),
+        });
+    }
+    Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+}
+
 /// Sends `signal` (a name such as `TERM`, `KILL`, `INT`) to `pid`.
 pub fn send_signal(pid: u32, signal: &str) -> Result<()> {
     let output = Command::new("kill")

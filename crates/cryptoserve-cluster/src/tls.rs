@@ -106,21 +106,13 @@ pub fn write_dev_certs(server_binary: &Path, out: &Path) -> Result<()> {
         server_binary.display(),
         out.display()
     );
-    let output = Command::new(server_binary)
+    let mut command = Command::new(server_binary);
+    command
         .args(["tls", "dev-cert", "--out"])
         .arg(out)
         .env_remove("CRYPTOSERVE_CONFIG")
-        .stdin(Stdio::null())
-        .output()
-        .map_err(io_err(format!("running {line}")))?;
-    if !output.status.success() {
-        return Err(ClusterError::CommandFailed {
-            command: line,
-            status: output.status.to_string(),
-            output: String::from_utf8_lossy(&output.stderr).into_owned(),
-        });
-    }
-    Ok(())
+        .stdin(Stdio::null());
+    crate::process::stdout_of(&mut command, line).map(drop)
 }
 
 #[cfg(test)]

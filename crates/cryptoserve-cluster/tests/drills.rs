@@ -24,62 +24,25 @@ mod support;
 
 use std::time::{Duration, Instant};
 
-use cryptoserve_cluster::{probe, Cluster, ClusterOptions};
+use cryptoserve_cluster::probe;
 
 use cryptoserve_testkit::metrics::sum as metric_sum;
 use support::api::{crypto_ok, Api};
-use support::harness::{retried_in_access_log, setup, wait_until, Drills, CONTEXT};
-use support::load::LoadConfig;
+use support::harness::{retried_in_access_log, setup, three_backends, wait_until, Drills, CONTEXT};
 use support::tls;
 
 #[test]
 fn fault_drills() {
     let started = Instant::now();
-    let cluster = Cluster::up(ClusterOptions {
-        backends: 3,
-        server_binary: support::server_binary(),
-        repo_root: support::repo_root(),
-        shutdown_delay_secs: 1,
-        shutdown_timeout_secs: 10,
-        ..ClusterOptions::default()
-    })
-    .expect("cluster starts");
+    let cluster = three_backends();
     println!(
         "cluster up in {:.1} s: {} → {:?}",
         started.elapsed().as_secs_f64(),
         cluster.url(),
         cluster.backend_urls()
     );
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(3)
-        .enable_all()
-        .build()
-        .unwrap();
-    let tls = [
-        cluster.ca_cert_path(),
-        cluster.client_cert_path(),
-        cluster.client_key_path(),
-    ];
-    let admin = Api::new(
-        cluster.url(),
-        cluster.admin_token(),
-        [&tls[0], &tls[1], &tls[2]],
-    );
-    let load = LoadConfig {
-        url: cluster.url(),
-        ca_cert: cluster.ca_cert_path(),
-        token: cluster.admin_token().to_owned(),
-        context: CONTEXT.to_owned(),
-        clients: 6,
-        pause: Duration::from_millis(20),
-    };
-    let mut drills = Drills {
-        cluster,
-        runtime,
-        admin,
-        load,
-        ciphertexts: Vec::new(),
-    };
+    let admin_token = cluster.admin_token().to_owned();
+    let mut drills = Drills::new(cluster, admin_token);
     setup(&drills);
 
     drill_1_sigkill(&mut drills);

@@ -16,54 +16,19 @@ mod support;
 
 use std::time::{Duration, Instant};
 
-use cryptoserve_cluster::{Cluster, ClusterOptions};
+use cryptoserve_cluster::Cluster;
 use secrecy::ExposeSecret;
 use serde_json::json;
 
 use support::api::{crypto_ok, Api};
-use support::harness::{setup, wait_until, Drills, CONTEXT};
-use support::load::LoadConfig;
+use support::harness::{setup, three_backends, wait_until, Drills, CONTEXT};
 
 #[test]
 fn jwt_secret_rotation_with_rolling_restarts() {
     let started = Instant::now();
-    let cluster = Cluster::up(ClusterOptions {
-        backends: 3,
-        server_binary: support::server_binary(),
-        repo_root: support::repo_root(),
-        shutdown_delay_secs: 1,
-        shutdown_timeout_secs: 10,
-        ..ClusterOptions::default()
-    })
-    .expect("cluster starts");
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(3)
-        .enable_all()
-        .build()
-        .unwrap();
-    let tls = [
-        cluster.ca_cert_path(),
-        cluster.client_cert_path(),
-        cluster.client_key_path(),
-    ];
-    let api = |token: &str| Api::new(cluster.url(), token, [&tls[0], &tls[1], &tls[2]]);
-    let admin = api(cluster.admin_token());
+    let cluster = three_backends();
     let old_token = mint(&cluster, "issued-before-rotation");
-    let load = LoadConfig {
-        url: cluster.url(),
-        ca_cert: cluster.ca_cert_path(),
-        token: old_token.clone(),
-        context: CONTEXT.to_owned(),
-        clients: 6,
-        pause: Duration::from_millis(20),
-    };
-    let mut drills = Drills {
-        cluster,
-        runtime,
-        admin,
-        load,
-        ciphertexts: Vec::new(),
-    };
+    let mut drills = Drills::new(cluster, old_token.clone());
     setup(&drills);
 
     // 2. Roll every backend to the new secret, keeping the old one as previous.

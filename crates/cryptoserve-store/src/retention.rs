@@ -22,7 +22,7 @@
 //! "Now" is a parameter, so tests shorten time instead of waiting for it.
 
 use chrono::{DateTime, Utc};
-use sea_orm::sea_query::Query;
+use sea_orm::sea_query::{Query, SimpleExpr};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 
 use crate::entity::{revoked_tokens, usage_counters};
@@ -41,42 +41,44 @@ impl Store {
         expired_before: DateTime<Utc>,
         batch: u64,
     ) -> Result<u64> {
-        let batch = check_batch(batch)?;
-        let mut total = 0;
-        loop {
-            let doomed = Query::select()
-                .column(revoked_tokens::Column::Jti)
-                .from(revoked_tokens::Entity)
-                .and_where(revoked_tokens::Column::ExpiresAt.lt(expired_before))
-                .limit(batch)
-                .to_owned();
-            let deleted = revoked_tokens::Entity::delete_many()
-                .filter(revoked_tokens::Column::Jti.in_subquery(doomed))
-                .exec(&self.db)
-                .await?
-                .rows_affected;
-            total += deleted;
-            if deleted < batch {
-                return Ok(total);
-            }
-            tokio::task::yield_now().await;
-        }
+        self.purge_in_batches::<revoked_tokens::Entity>(
+            revoked_tokens::Column::Jti,
+            revoked_tokens::Column::ExpiresAt.lt(expired_before),
+            batch,
+        )
+        .await
     }
 
     /// Deletes usage rows whose minute is before `older_than`, `batch` rows per statement;
     /// returns how many rows this call deleted.
     pub async fn purge_usage_before(&self, older_than: DateTime<Utc>, batch: u64) -> Result<u64> {
+        self.purge_in_batches::<usage_counters::Entity>(
+            usage_counters::Column::Id,
+            usage_counters::Column::Minute.lt(older_than),
+            batch,
+        )
+        .await
+    }
+
+    /// The one purge loop: `DELETE FROM E WHERE key IN (SELECT key FROM E WHERE old LIMIT
+    /// batch)` until a statement deletes less than a full batch.
+    async fn purge_in_batches<E: EntityTrait + Default>(
+        &self,
+        key: E::Column,
+        old: SimpleExpr,
+        batch: u64,
+    ) -> Result<u64> {
         let batch = check_batch(batch)?;
         let mut total = 0;
         loop {
             let doomed = Query::select()
-                .column(usage_counters::Column::Id)
-                .from(usage_counters::Entity)
-                .and_where(usage_counters::Column::Minute.lt(older_than))
+                .column(key)
+                .from(E::default())
+                .and_where(old.clone())
                 .limit(batch)
                 .to_owned();
-            let deleted = usage_counters::Entity::delete_many()
-                .filter(usage_counters::Column::Id.in_subquery(doomed))
+            let deleted = E::delete_many()
+                .filter(key.in_subquery(doomed))
                 .exec(&self.db)
                 .await?
                 .rows_affected;

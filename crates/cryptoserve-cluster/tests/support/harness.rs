@@ -4,7 +4,7 @@
 
 use std::time::{Duration, Instant};
 
-use cryptoserve_cluster::Cluster;
+use cryptoserve_cluster::{Cluster, ClusterOptions};
 
 use super::api::Api;
 use super::load::{Load, LoadConfig, Report};
@@ -21,7 +21,55 @@ pub struct Drills {
     pub ciphertexts: Vec<(Vec<u8>, String)>,
 }
 
+/// The drills' topology: three backends behind nginx, short shutdown delays.
+pub fn three_backends() -> Cluster {
+    Cluster::up(ClusterOptions {
+        backends: 3,
+        server_binary: super::server_binary(),
+        repo_root: super::repo_root(),
+        shutdown_delay_secs: 1,
+        shutdown_timeout_secs: 10,
+        ..ClusterOptions::default()
+    })
+    .expect("cluster starts")
+}
+
 impl Drills {
+    /// The test's runtime, the admin API through nginx (trusting only the cluster's CA, with
+    /// its client certificate for direct backend calls) and a steady load using `load_token`.
+    pub fn new(cluster: Cluster, load_token: String) -> Drills {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(3)
+            .enable_all()
+            .build()
+            .unwrap();
+        let tls = [
+            cluster.ca_cert_path(),
+            cluster.client_cert_path(),
+            cluster.client_key_path(),
+        ];
+        let admin = Api::new(
+            cluster.url(),
+            cluster.admin_token(),
+            [&tls[0], &tls[1], &tls[2]],
+        );
+        let load = LoadConfig {
+            url: cluster.url(),
+            ca_cert: cluster.ca_cert_path(),
+            token: load_token,
+            context: CONTEXT.to_owned(),
+            clients: 6,
+            pause: Duration::from_millis(20),
+        };
+        Drills {
+            cluster,
+            runtime,
+            admin,
+            load,
+            ciphertexts: Vec::new(),
+        }
+    }
+
     /// Starts the steady encrypt → decrypt load through nginx.
     pub fn start_load(&self, name: &str) -> Load {
         Load::start(&self.runtime, name, &self.load)
