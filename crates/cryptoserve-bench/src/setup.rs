@@ -246,7 +246,7 @@ pub fn start_embedded(kind: SetupKind, inputs: &SetupInputs, tls: bool) -> Resul
         .map_err(io_err("creating the setup temp dir"))?;
     let tls_dir = dir.path().join("tls");
     if tls {
-        cryptoserve_cluster::tls::write_dev_certs(&inputs.server_binary, &tls_dir)?;
+        cryptoserve_testkit::cryptoserve::write_dev_certs(&inputs.server_binary, &tls_dir)?;
     }
     let (redis, env, redis_pid) = if kind.uses_redis() {
         let pid_file = dir.path().join("redis.pid");

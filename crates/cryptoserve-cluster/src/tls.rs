@@ -8,7 +8,6 @@
 //! clients already trust and gets fresh server and client certificates.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 
 use crate::error::{io_err, ClusterError, Result};
 
@@ -46,7 +45,7 @@ impl ClusterTls {
             Some(dir) => dir.to_path_buf(),
             None => {
                 let dir = state_dir.join("tls");
-                write_dev_certs(server_binary, &dir)?;
+                cryptoserve_testkit::cryptoserve::write_dev_certs(server_binary, &dir)?;
                 dir
             }
         };
@@ -96,23 +95,6 @@ impl ClusterTls {
             ("CRYPTOSERVE_TLS_CLIENT_CA", self.ca_cert()),
         ]
     }
-}
-
-/// `<server_binary> tls dev-cert --out <out>`: a development CA (an existing one in `out` is
-/// kept) with server and client certificates.
-pub fn write_dev_certs(server_binary: &Path, out: &Path) -> Result<()> {
-    let line = format!(
-        "{} tls dev-cert --out {}",
-        server_binary.display(),
-        out.display()
-    );
-    let mut command = Command::new(server_binary);
-    command
-        .args(["tls", "dev-cert", "--out"])
-        .arg(out)
-        .env_remove("CRYPTOSERVE_CONFIG")
-        .stdin(Stdio::null());
-    crate::process::stdout_of(&mut command, line).map(drop)
 }
 
 #[cfg(test)]

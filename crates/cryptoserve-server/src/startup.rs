@@ -228,7 +228,7 @@ impl Application {
         };
 
         let (shutdown_tx, shutdown_rx) = watch::channel(false);
-        let background = vec![
+        let mut background = vec![
             tokio::spawn(sync::run(
                 Arc::clone(&state),
                 announcements,
@@ -251,7 +251,6 @@ impl Application {
                 shutdown_rx.clone(),
             )),
         ];
-        let mut background = background;
         if let Some(tls) = &state.tls {
             background.push(tokio::spawn(crate::tls::reload::run(
                 Arc::clone(tls),

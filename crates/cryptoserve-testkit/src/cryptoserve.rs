@@ -106,7 +106,7 @@ impl CryptoServe {
     pub fn start_tls(mutual: bool) -> Result<Self> {
         let dir = tempfile::tempdir().map_err(io_err("creating a temp dir"))?;
         let certs = dir.path().join("tls");
-        write_dev_certs(&certs)?;
+        write_dev_certs(&binary()?, &certs)?;
         let tls = ServeTls {
             cert: certs.join("server.crt"),
             key: certs.join("server.key"),
@@ -252,11 +252,13 @@ fn command_for(dir: &Path, port: u16, args: &[&str]) -> Result<Command> {
     Ok(command)
 }
 
-/// `cryptoserve tls dev-cert --out <dir>`.
-fn write_dev_certs(dir: &Path) -> Result<()> {
-    let output = Command::new(binary()?)
+/// `<server_binary> tls dev-cert --out <dir>`: a development CA (one already in `dir` is
+/// kept) with server and client certificates. Used by the local cluster and the benchmarks too.
+pub fn write_dev_certs(server_binary: &Path, dir: &Path) -> Result<()> {
+    let output = Command::new(server_binary)
         .args(["tls", "dev-cert", "--out"])
         .arg(dir)
+        .env_remove("CRYPTOSERVE_CONFIG")
         .stdin(Stdio::null())
         .output()
         .map_err(io_err("running cryptoserve tls dev-cert"))?;

@@ -20,6 +20,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use parking_lot::Mutex;
+use rustls::server::danger::ClientCertVerifier;
 use rustls::ServerConfig;
 use sha2::{Digest as _, Sha256};
 
@@ -65,13 +66,8 @@ impl ServerTls {
     /// Loads the files; any problem is a startup error.
     pub fn load(files: TlsFiles, metrics: TlsMetrics) -> anyhow::Result<Self> {
         let digest = digest_files(&files);
-        let pair = material::load_pair(&files.cert, &files.key)?;
-        let verifier = match &files.client_ca {
-            Some(path) => Some(Arc::new(ReloadableVerifier::new(
-                material::load_client_verifier(path)?,
-            ))),
-            None => None,
-        };
+        let (pair, verifier) = read(&files)?;
+        let verifier = verifier.map(|v| Arc::new(ReloadableVerifier::new(v)));
         metrics.certificate_expiry.set(pair.not_after);
         metrics.reload_failing.set(0);
         tracing::info!(
@@ -101,9 +97,8 @@ impl ServerTls {
         let builder = ServerConfig::builder_with_provider(material::provider())
             .with_safe_default_protocol_versions()?;
         let builder = match &self.verifier {
-            Some(verifier) => builder.with_client_cert_verifier(
-                Arc::clone(verifier) as Arc<dyn rustls::server::danger::ClientCertVerifier>
-            ),
+            Some(verifier) => builder
+                .with_client_cert_verifier(Arc::clone(verifier) as Arc<dyn ClientCertVerifier>),
             None => builder.with_no_client_auth(),
         };
         Ok(builder.with_cert_resolver(Arc::clone(&self.cert) as _))
@@ -151,11 +146,7 @@ impl ServerTls {
 
     /// Loads everything first, then swaps: either all new material is served or none.
     fn load_all(&self) -> anyhow::Result<()> {
-        let pair = material::load_pair(&self.files.cert, &self.files.key)?;
-        let verifier = match (&self.files.client_ca, &self.verifier) {
-            (Some(path), Some(_)) => Some(material::load_client_verifier(path)?),
-            _ => None,
-        };
+        let (pair, verifier) = read(&self.files)?;
         self.cert.replace(pair.key);
         if let (Some(new), Some(slot)) = (verifier, &self.verifier) {
             slot.replace(new);
@@ -173,6 +164,19 @@ impl ServerTls {
         };
         Ok(())
     }
+}
+
+/// The pair, and the client verifier when a client CA is configured.
+fn read(
+    files: &TlsFiles,
+) -> anyhow::Result<(material::LoadedPair, Option<Arc<dyn ClientCertVerifier>>)> {
+    let pair = material::load_pair(&files.cert, &files.key)?;
+    let verifier = files
+        .client_ca
+        .as_deref()
+        .map(material::load_client_verifier)
+        .transpose()?;
+    Ok((pair, verifier))
 }
 
 /// SHA-256 over the files' contents (an unreadable file contributes its error kind), so any
