@@ -120,6 +120,10 @@ pub struct DeepTls {
 pub struct DeepDatabase {
     /// `postgres` or `sqlite`.
     pub backend: String,
+    /// Whether the URL says the connection goes through PgBouncer (`pgbouncer=true`); the
+    /// round trip below then reaches PostgreSQL through it.
+    #[serde(default)]
+    pub pgbouncer: bool,
     /// Round trip to the database.
     pub check: Check,
     /// Connection pool usage.

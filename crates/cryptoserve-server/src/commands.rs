@@ -96,7 +96,11 @@ pub async fn identity_create(settings: Settings, args: CreateIdentityArgs) -> an
     let resolved = secrets::resolve(&settings)?;
     print_warnings(&resolved.warnings);
     let store = connect_store(&settings, &resolved).await?;
-    store.migrate().await?;
+    // A first run may create the schema; through PgBouncer it must exist already (migrations
+    // need a direct connection).
+    if !store.through_pgbouncer() {
+        store.migrate().await?;
+    }
     let tokens = TokenService::new(
         &resolved.jwt_secret,
         &settings.jwt_issuer,

@@ -130,7 +130,9 @@ impl Store {
         if let Some(after_id) = after_id {
             query = query.filter(admin_audit_log::Column::Id.gt(after_id));
         }
-        let rows = query.limit(limit).all(&self.db).await?;
+        let txn = self.begin().await?;
+        let rows = query.limit(limit).all(&txn).await?;
+        txn.commit().await?;
         Ok(rows.into_iter().map(AuditRecord::from).collect())
     }
 

@@ -68,12 +68,14 @@ impl Store {
         let mut loaded_all = false;
         loop {
             if !loaded_all && window.len() - position <= REORDER_WINDOW {
+                let txn = self.begin().await?;
                 let page = admin_audit_log::Entity::find()
                     .filter(admin_audit_log::Column::Id.gt(after_id))
                     .order_by_asc(admin_audit_log::Column::Id)
                     .limit(VERIFY_PAGE)
-                    .all(&self.db)
+                    .all(&txn)
                     .await?;
+                txn.commit().await?;
                 loaded_all = (page.len() as u64) < VERIFY_PAGE;
                 if let Some(last) = page.last() {
                     after_id = last.id;
@@ -131,10 +133,12 @@ impl Store {
 
     /// A checkpoint of the chain's head now; `None` while the chain is empty.
     pub async fn audit_checkpoint(&self) -> Result<Option<AuditCheckpoint>> {
+        let txn = self.begin().await?;
         let newest = admin_audit_log::Entity::find()
             .order_by_desc(admin_audit_log::Column::Id)
-            .one(&self.db)
+            .one(&txn)
             .await?;
+        txn.commit().await?;
         Ok(newest.map(|row| self.sign_checkpoint(row.id, &row.mac, Utc::now())))
     }
 }

@@ -13,13 +13,10 @@
 
 use std::collections::BTreeSet;
 
-use sea_orm::{
-    AccessMode, ConnectionTrait, EntityTrait, IsolationLevel, QueryOrder, TransactionTrait,
-};
+use sea_orm::{ConnectionTrait, EntityTrait, QueryOrder};
 use sea_orm_migration::MigratorTrait;
 use serde::{Deserialize, Serialize};
 
-use crate::database_url::Backend;
 use crate::entity::{
     admin_audit_log, contexts, identities, key_versions, rate_limit_policies, revoked_tokens,
     usage_counters,
@@ -120,17 +117,7 @@ impl Store {
     /// meanwhile; the snapshot holds each of their transactions entirely or not at all, so
     /// the audit chain in it verifies and every key version has its context.
     pub async fn export_tables(&self) -> Result<BackupTables> {
-        let txn = match self.backend {
-            Backend::Postgres => {
-                self.db
-                    .begin_with_config(
-                        Some(IsolationLevel::RepeatableRead),
-                        Some(AccessMode::ReadOnly),
-                    )
-                    .await?
-            }
-            Backend::Sqlite => self.db.begin().await?,
-        };
+        let txn = self.begin_snapshot().await?;
         let tables = read_tables(&txn).await?;
         txn.commit().await?;
         Ok(tables)

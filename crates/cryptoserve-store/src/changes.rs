@@ -16,10 +16,13 @@ const COUNTER_ROW: i32 = 1;
 impl Store {
     /// The current counter value; compare with the value seen at the last cache load.
     pub async fn change_counter(&self) -> Result<i64> {
+        let txn = self.begin().await?;
         let row = change_counter::Entity::find_by_id(COUNTER_ROW)
-            .one(&self.db)
-            .await?
-            .ok_or_else(|| StoreError::Corrupt("change_counter row 1 is missing".to_owned()))?;
+            .one(&txn)
+            .await?;
+        txn.commit().await?;
+        let row =
+            row.ok_or_else(|| StoreError::Corrupt("change_counter row 1 is missing".to_owned()))?;
         Ok(row.value)
     }
 }

@@ -8,11 +8,11 @@ use std::time::{Duration, Instant};
 use sea_orm::sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sea_orm::sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions};
 use sea_orm::sqlx::ConnectOptions as _;
-use sea_orm::DatabaseConnection;
+use sea_orm::{ConnectionTrait as _, DatabaseConnection};
 use sea_orm_migration::MigratorTrait;
 
 use crate::audit_key::AuditKey;
-use crate::database_url::{normalise_database_url, Backend};
+use crate::database_url::{normalise_database_url, pgbouncer_flag, Backend};
 use crate::error::{Result, StoreError};
 use crate::migration::Migrator;
 
@@ -56,6 +56,9 @@ impl Default for PoolSettings {
 pub struct Store {
     pub(crate) db: DatabaseConnection,
     pub(crate) backend: Backend,
+    /// `pgbouncer=true` in the URL: migrations are refused and health pings run a query (the
+    /// statement handling in `transactions.rs` is the same either way).
+    pub(crate) pgbouncer: bool,
     pub(crate) audit_key: AuditKey,
     /// Committed audit rows on their way to the observer (shared by clones).
     pub(crate) audit_feed: std::sync::Arc<crate::audit_feed::AuditFeed>,
@@ -66,6 +69,10 @@ impl Store {
     /// The audit key signs the admin audit chain; the server derives it from the master key.
     pub async fn connect(url: &str, pool: &PoolSettings, audit_key: AuditKey) -> Result<Store> {
         let (backend, url) = normalise_database_url(url)?;
+        let (url, pgbouncer) = match backend {
+            Backend::Postgres => pgbouncer_flag(&url)?,
+            Backend::Sqlite => (url, false),
+        };
         let connecting = async {
             match backend {
                 Backend::Postgres => connect_postgres(&url, pool).await,
@@ -84,22 +91,44 @@ impl Store {
         Ok(Store {
             db,
             backend,
+            pgbouncer,
             audit_key,
             audit_feed: crate::audit_feed::new_feed(),
         })
     }
 
     /// Applies pending migrations; safe to call on every start and from several instances
-    /// (a second run finds nothing to do).
+    /// (a second run finds nothing to do). Refused through PgBouncer: the migrator runs its
+    /// statements outside transactions, so it needs a connection of its own.
     pub async fn migrate(&self) -> Result<()> {
+        if self.pgbouncer {
+            return Err(StoreError::PgBouncer(
+                "migrations need a direct connection to PostgreSQL, and DATABASE_URL goes \
+                 through PgBouncer (pgbouncer=true): run `cryptoserve migrate` with DATABASE_URL \
+                 pointing at PostgreSQL itself, then start `cryptoserve serve --no-migrate` \
+                 through PgBouncer (docs/operations/pgbouncer.md)"
+                    .to_owned(),
+            ));
+        }
         Migrator::up(&self.db, None).await?;
         Ok(())
     }
 
+    /// Whether the URL said `pgbouncer=true`.
+    pub fn through_pgbouncer(&self) -> bool {
+        self.pgbouncer
+    }
+
     /// Round-trips a trivial query and returns how long it took, for readiness checks.
+    /// Through PgBouncer a protocol-level ping would only reach PgBouncer, so a real query
+    /// goes to PostgreSQL.
     pub async fn ping(&self) -> Result<Duration> {
         let started = Instant::now();
-        self.db.ping().await?;
+        if self.pgbouncer {
+            self.db.execute_unprepared("SELECT 1").await?;
+        } else {
+            self.db.ping().await?;
+        }
         Ok(started.elapsed())
     }
 
@@ -148,9 +177,13 @@ impl Store {
 }
 
 async fn connect_postgres(url: &str, settings: &PoolSettings) -> Result<DatabaseConnection> {
-    let options: PgConnectOptions = url
+    let mut options: PgConnectOptions = url
         .parse()
         .map_err(|_| StoreError::InvalidUrl("malformed postgres url".to_owned()))?;
+    // Whether or not PgBouncer is in the way (`transactions.rs`): no statement outlives its
+    // transaction, and no startup parameter PgBouncer 1.18 does not know (it refuses the
+    // login over `extra_float_digits`; the schema has no floating-point columns).
+    options = options.statement_cache_capacity(0).extra_float_digits(None);
     let pool = PgPoolOptions::new()
         .max_connections(
             settings

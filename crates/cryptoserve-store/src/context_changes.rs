@@ -209,13 +209,13 @@ impl Store {
 
     /// Names of contexts with auto-rotation on (the scheduler checks each).
     pub async fn auto_rotating_contexts(&self) -> Result<Vec<String>> {
-        Ok(contexts::Entity::find()
+        let txn = self.begin().await?;
+        let rows = contexts::Entity::find()
             .filter(contexts::Column::AutoRotatePeriodSecs.gt(0))
-            .all(&self.db)
-            .await?
-            .into_iter()
-            .map(|row| row.name)
-            .collect())
+            .all(&txn)
+            .await?;
+        txn.commit().await?;
+        Ok(rows.into_iter().map(|row| row.name).collect())
     }
 
     /// Recomputes statuses, bumps the counter and audits.

@@ -96,35 +96,36 @@ impl Store {
 
     /// All contexts, by name.
     pub async fn list_contexts(&self) -> Result<Vec<ContextRecord>> {
-        contexts::Entity::find()
+        let txn = self.begin().await?;
+        let rows = contexts::Entity::find()
             .order_by_asc(contexts::Column::Name)
-            .all(&self.db)
-            .await?
-            .into_iter()
-            .map(ContextRecord::try_from)
-            .collect()
+            .all(&txn)
+            .await?;
+        txn.commit().await?;
+        rows.into_iter().map(ContextRecord::try_from).collect()
     }
 
     /// One context, or `None` if it does not exist.
     pub async fn get_context(&self, name: &str) -> Result<Option<ContextRecord>> {
-        contexts::Entity::find()
+        let txn = self.begin().await?;
+        let row = contexts::Entity::find()
             .filter(contexts::Column::Name.eq(name))
-            .one(&self.db)
-            .await?
-            .map(ContextRecord::try_from)
-            .transpose()
+            .one(&txn)
+            .await?;
+        txn.commit().await?;
+        row.map(ContextRecord::try_from).transpose()
     }
 
     /// Every key version of a context, oldest first (empty if the context does not exist).
     pub async fn list_key_versions(&self, name: &str) -> Result<Vec<KeyVersionRecord>> {
-        key_versions::Entity::find()
+        let txn = self.begin().await?;
+        let rows = key_versions::Entity::find()
             .filter(key_versions::Column::ContextName.eq(name))
             .order_by_asc(key_versions::Column::Version)
-            .all(&self.db)
-            .await?
-            .into_iter()
-            .map(KeyVersionRecord::try_from)
-            .collect()
+            .all(&txn)
+            .await?;
+        txn.commit().await?;
+        rows.into_iter().map(KeyVersionRecord::try_from).collect()
     }
 }
 

@@ -2,6 +2,10 @@
 //!
 //! Our scaling guide (written for the Python predecessor) uses `postgresql+asyncpg://`, so
 //! operators paste that; we accept it along with `postgresql://` and `postgres://`.
+//!
+//! A PostgreSQL URL may carry `pgbouncer=true` (the spelling other drivers use): the
+//! connection goes through PgBouncer in transaction mode, so no session state may be relied
+//! on between transactions. [`pgbouncer_flag`] takes it out before sqlx sees the URL.
 
 use crate::error::{Result, StoreError};
 
@@ -44,6 +48,39 @@ pub fn normalise_database_url(url: &str) -> Result<(Backend, String)> {
     )))
 }
 
+/// Removes the `pgbouncer` query parameter from a (normalised) PostgreSQL URL and says
+/// whether it was `true`. `false` or no parameter: a direct connection. Any other value is an
+/// error, so a typo cannot silently select the direct mode.
+pub fn pgbouncer_flag(url: &str) -> Result<(String, bool)> {
+    let Some((base, query)) = url.split_once('?') else {
+        return Ok((url.to_owned(), false));
+    };
+    let mut pgbouncer = false;
+    let mut kept = Vec::new();
+    for pair in query.split('&').filter(|pair| !pair.is_empty()) {
+        let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+        if !key.eq_ignore_ascii_case("pgbouncer") {
+            kept.push(pair);
+            continue;
+        }
+        pgbouncer = match value.to_ascii_lowercase().as_str() {
+            "true" | "1" => true,
+            "false" | "0" => false,
+            _ => {
+                return Err(StoreError::InvalidUrl(
+                    "pgbouncer= must be true or false".to_owned(),
+                ))
+            }
+        };
+    }
+    let url = if kept.is_empty() {
+        base.to_owned()
+    } else {
+        format!("{base}?{}", kept.join("&"))
+    };
+    Ok((url, pgbouncer))
+}
+
 fn strip_prefix_ignore_case<'a>(text: &'a str, prefix: &str) -> Option<&'a str> {
     let head = text.get(..prefix.len())?;
     head.eq_ignore_ascii_case(prefix)
@@ -82,6 +119,40 @@ mod tests {
             assert_eq!(backend, Backend::Sqlite);
             assert_eq!(url, input);
         }
+    }
+
+    #[test]
+    fn pgbouncer_flag_is_taken_out_and_read() {
+        let cases = [
+            ("postgres://h/db", "postgres://h/db", false),
+            ("postgres://h/db?pgbouncer=true", "postgres://h/db", true),
+            ("postgres://h/db?pgbouncer=TRUE", "postgres://h/db", true),
+            ("postgres://h/db?pgbouncer=false", "postgres://h/db", false),
+            (
+                "postgres://h/db?sslmode=require&pgbouncer=1&application_name=x",
+                "postgres://h/db?sslmode=require&application_name=x",
+                true,
+            ),
+            (
+                "postgres://h/db?sslmode=disable",
+                "postgres://h/db?sslmode=disable",
+                false,
+            ),
+        ];
+        for (input, url, flag) in cases {
+            assert_eq!(
+                pgbouncer_flag(input).unwrap(),
+                (url.to_owned(), flag),
+                "{input}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_pgbouncer_typo_is_an_error_not_a_direct_connection() {
+        let error = pgbouncer_flag("postgres://u:hunter2@h/db?pgbouncer=yes").unwrap_err();
+        assert!(matches!(error, StoreError::InvalidUrl(_)));
+        assert!(!error.to_string().contains("hunter2"));
     }
 
     #[test]

@@ -42,6 +42,10 @@ pub enum StoreError {
     /// Any other database error.
     #[error("database error: {0}")]
     Database(DbErr),
+    /// PgBouncer is in the way of what was asked, or in the way without `pgbouncer=true` in
+    /// the URL; the message says what to change.
+    #[error("{0}")]
+    PgBouncer(String),
     /// An import into a database that must be empty found rows (counts per table).
     #[error("the target database is not empty ({0})")]
     NotEmpty(String),
@@ -70,12 +74,37 @@ impl From<DbErr> for StoreError {
     /// Connection-level failures become `Unavailable` so the server can answer 503 instead of
     /// 500 while PostgreSQL restarts; query-level failures stay `Database`.
     fn from(error: DbErr) -> Self {
-        if is_unavailable(&error) {
+        if let Some(hint) = pgbouncer_hint(&error) {
+            StoreError::PgBouncer(hint)
+        } else if is_unavailable(&error) {
             StoreError::Unavailable(error.to_string())
         } else {
             StoreError::Database(error)
         }
     }
+}
+
+/// A database error about one of sqlx's prepared statements (`sqlx_s_N`) means statements
+/// were prepared on one server connection and used on another: PgBouncer in transaction mode
+/// under something that runs statements outside transactions (the migrator) — the store's
+/// own statements never do.
+fn pgbouncer_hint(error: &DbErr) -> Option<String> {
+    let (DbErr::Exec(RuntimeErr::SqlxError(sqlx::Error::Database(db)))
+    | DbErr::Query(RuntimeErr::SqlxError(sqlx::Error::Database(db)))) = error
+    else {
+        return None;
+    };
+    pgbouncer_hint_for(db.message())
+}
+
+fn pgbouncer_hint_for(message: &str) -> Option<String> {
+    message.contains("prepared statement \"sqlx_s_").then(|| {
+        format!(
+            "{message} (the connection looks like it goes through PgBouncer in transaction \
+             mode, which needs pgbouncer=true in DATABASE_URL and migrations over a direct \
+             connection; docs/operations/pgbouncer.md)"
+        )
+    })
 }
 
 fn is_unavailable(error: &DbErr) -> bool {
@@ -106,6 +135,27 @@ fn is_unavailable_sqlx(error: &sqlx::Error) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn statement_mixups_get_the_pgbouncer_hint_and_nothing_else_does() {
+        for message in [
+            "prepared statement \"sqlx_s_1\" already exists",
+            "prepared statement \"sqlx_s_7\" does not exist",
+            "bind message supplies 1 parameters, but prepared statement \"sqlx_s_5\" requires 2",
+        ] {
+            let hint = pgbouncer_hint_for(message).unwrap();
+            assert!(
+                hint.starts_with(message) && hint.contains("pgbouncer=true"),
+                "{hint}"
+            );
+        }
+        for message in [
+            "relation \"x\" does not exist",
+            "prepared statement \"mine\" exists",
+        ] {
+            assert_eq!(pgbouncer_hint_for(message), None, "{message}");
+        }
+    }
 
     #[test]
     fn pool_timeouts_are_unavailable_but_query_errors_are_not() {

@@ -60,23 +60,24 @@ impl Store {
 
     /// All identities, oldest first.
     pub async fn list_identities(&self) -> Result<Vec<IdentityRecord>> {
-        identities::Entity::find()
+        let txn = self.begin().await?;
+        let rows = identities::Entity::find()
             .order_by_asc(identities::Column::CreatedAt)
             .order_by_asc(identities::Column::Id)
-            .all(&self.db)
-            .await?
-            .into_iter()
-            .map(IdentityRecord::try_from)
-            .collect()
+            .all(&txn)
+            .await?;
+        txn.commit().await?;
+        rows.into_iter().map(IdentityRecord::try_from).collect()
     }
 
     /// One identity, or `None`.
     pub async fn get_identity(&self, id: &str) -> Result<Option<IdentityRecord>> {
-        identities::Entity::find_by_id(id.to_owned())
-            .one(&self.db)
-            .await?
-            .map(IdentityRecord::try_from)
-            .transpose()
+        let txn = self.begin().await?;
+        let row = identities::Entity::find_by_id(id.to_owned())
+            .one(&txn)
+            .await?;
+        txn.commit().await?;
+        row.map(IdentityRecord::try_from).transpose()
     }
 
     /// Revokes an identity (all its tokens stop working). Revoking twice keeps the first
@@ -137,14 +138,16 @@ impl Store {
 
     /// Ids of every revoked identity, for the server's deny cache.
     pub async fn revoked_identity_ids(&self) -> Result<Vec<String>> {
+        let txn = self.begin().await?;
         let ids = identities::Entity::find()
             .select_only()
             .column(identities::Column::Id)
             .filter(identities::Column::RevokedAt.is_not_null())
             .order_by_asc(identities::Column::Id)
             .into_tuple()
-            .all(&self.db)
+            .all(&txn)
             .await?;
+        txn.commit().await?;
         Ok(ids)
     }
 
@@ -152,14 +155,16 @@ impl Store {
     /// [`REVOCATION_GRACE`] ago (token verification allows some clock leeway past `exp`, so a
     /// revocation must outlive the token by more than that).
     pub async fn revoked_token_ids(&self) -> Result<Vec<String>> {
+        let txn = self.begin().await?;
         let ids = revoked_tokens::Entity::find()
             .select_only()
             .column(revoked_tokens::Column::Jti)
             .filter(revoked_tokens::Column::ExpiresAt.gt(Utc::now() - REVOCATION_GRACE))
             .order_by_asc(revoked_tokens::Column::Jti)
             .into_tuple()
-            .all(&self.db)
+            .all(&txn)
             .await?;
+        txn.commit().await?;
         Ok(ids)
     }
 }

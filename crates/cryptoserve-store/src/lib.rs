@@ -8,8 +8,9 @@
 //! Layout:
 //! - `connect.rs`: [`Store`], pool settings, migrate/ping/pool status; `database_url.rs`
 //!   picks the backend from the URL.
-//! - `write_txn.rs`: the store-wide write lock every mutation takes, which keeps the audit
-//!   chain linear across instances.
+//! - `transactions.rs`: every statement runs in a transaction (so the store works through
+//!   PgBouncer in transaction mode), and the store-wide write lock every mutation takes,
+//!   which keeps the audit chain linear across instances.
 //! - `contexts.rs` (records, create, read), `context_changes.rs` (rotate, configure, delete,
 //!   auto-rotation) and `key_versions.rs` (version rows and their status rule), `identities.rs`, `rate_limits.rs`, `usage.rs`: one repository each;
 //!   `retention.rs`: purging expired revocations and old usage rows.
@@ -44,8 +45,8 @@ mod key_versions;
 pub mod migration;
 mod rate_limits;
 mod retention;
+mod transactions;
 mod usage;
-mod write_txn;
 
 pub use audit::{AuditEntry, AuditOutcome, AuditRecord, AuditVerification};
 pub use audit_feed::AuditObserver;

@@ -18,13 +18,15 @@ pub use cryptoserve_api::RateLimitPolicyRecord;
 impl Store {
     /// All policies, ordered by scope, dimension and key.
     pub async fn list_rate_limit_policies(&self) -> Result<Vec<RateLimitPolicyRecord>> {
-        rate_limit_policies::Entity::find()
+        let txn = self.begin().await?;
+        let rows = rate_limit_policies::Entity::find()
             .order_by_asc(rate_limit_policies::Column::Scope)
             .order_by_asc(rate_limit_policies::Column::Dimension)
             .order_by_asc(rate_limit_policies::Column::Key)
-            .all(&self.db)
-            .await?
-            .into_iter()
+            .all(&txn)
+            .await?;
+        txn.commit().await?;
+        rows.into_iter()
             .map(RateLimitPolicyRecord::try_from)
             .collect()
     }

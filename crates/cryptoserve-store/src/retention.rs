@@ -77,11 +77,13 @@ impl Store {
                 .and_where(old.clone())
                 .limit(batch)
                 .to_owned();
+            let txn = self.begin().await?;
             let deleted = E::delete_many()
                 .filter(key.in_subquery(doomed))
-                .exec(&self.db)
+                .exec(&txn)
                 .await?
                 .rows_affected;
+            txn.commit().await?;
             total += deleted;
             if deleted < batch {
                 return Ok(total);

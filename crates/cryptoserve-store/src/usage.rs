@@ -4,9 +4,7 @@
 //! several times (one per instance and flush) and readers sum them.
 
 use chrono::{DateTime, DurationRound, TimeDelta, Utc};
-use sea_orm::{
-    ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, TransactionTrait,
-};
+use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 
 use crate::entity::usage_counters;
 use crate::error::{Result, StoreError};
@@ -25,7 +23,7 @@ impl Store {
             return Ok(());
         }
         let models = rows.iter().map(to_active).collect::<Result<Vec<_>>>()?;
-        let txn = self.db.begin().await?;
+        let txn = self.begin().await?;
         for chunk in models.chunks(ROWS_PER_STATEMENT) {
             usage_counters::Entity::insert_many(chunk.to_vec())
                 .exec_without_returning(&txn)
@@ -54,12 +52,10 @@ impl Store {
         if let Some(since) = since {
             query = query.filter(usage_counters::Column::Minute.gte(since));
         }
-        query
-            .all(&self.db)
-            .await?
-            .into_iter()
-            .map(from_model)
-            .collect()
+        let txn = self.begin().await?;
+        let rows = query.all(&txn).await?;
+        txn.commit().await?;
+        rows.into_iter().map(from_model).collect()
     }
 }
 

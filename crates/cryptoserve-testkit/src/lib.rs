@@ -8,6 +8,7 @@
 //! - `metrics.rs`: reading Prometheus `/metrics` text.
 //! - `postgres.rs`: a throwaway PostgreSQL cluster (runs as the `postgres` user when we are root,
 //!   because `initdb` refuses to run as root).
+//! - `pgbouncer.rs`: PgBouncer in transaction mode in front of a test PostgreSQL.
 //! - `redis.rs`: `redis-server` standalone and cluster mode.
 //! - `nginx.rs`: an nginx master process running the repository's `nginx.scale.conf` with TLS
 //!   on both sides (`nginx/layout.rs`: its prefix dir and invocation; `nginx/tls.rs`: its
@@ -18,6 +19,7 @@ pub mod cryptoserve;
 pub mod metrics;
 pub mod net;
 pub mod nginx;
+pub mod pgbouncer;
 pub mod postgres;
 pub mod redis;
 

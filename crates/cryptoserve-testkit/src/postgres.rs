@@ -264,7 +264,7 @@ fn find_bin_dir() -> Result<PathBuf> {
 }
 
 /// Asks `id -u` instead of calling `geteuid` so the crate stays free of `unsafe`.
-fn running_as_root() -> Result<bool> {
+pub(crate) fn running_as_root() -> Result<bool> {
     let mut id = Command::new("id");
     id.arg("-u");
     let output = run_checked(id)?;
@@ -272,7 +272,7 @@ fn running_as_root() -> Result<bool> {
 }
 
 /// Runs a command to completion; a non-zero exit becomes `CommandFailed` with its output.
-fn run_checked(mut command: Command) -> Result<Output> {
+pub(crate) fn run_checked(mut command: Command) -> Result<Output> {
     let line = format!("{command:?}");
     let output = command.output().map_err(|source| {
         if source.kind() == std::io::ErrorKind::NotFound {

@@ -232,6 +232,7 @@ async fn deep(state: web::Data<AppState>, req: HttpRequest) -> ApiResult<HttpRes
         draining: state.lifecycle.is_draining(),
         database: DeepDatabase {
             backend: state.store.backend().to_owned(),
+            pgbouncer: state.store.through_pgbouncer(),
             check: database,
             pool,
         },

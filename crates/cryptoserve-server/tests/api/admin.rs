@@ -3,10 +3,10 @@
 
 use serde_json::{json, Value};
 
-use crate::helpers::{claims, create_identity, encrypt_status, on_both_backends};
+use crate::helpers::{claims, create_identity, encrypt_status, on_every_backend};
 use crate::support::{error_code, Deployment};
 
-on_both_backends!(
+on_every_backend!(
     contexts_round_trip,
     identities_round_trip,
     token_revocation_round_trip,

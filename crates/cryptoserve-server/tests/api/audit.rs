@@ -4,10 +4,10 @@
 
 use serde_json::{json, Value};
 
-use crate::helpers::{claims, on_both_backends, request_id};
+use crate::helpers::{claims, on_every_backend, request_id};
 use crate::support::{error_code, Deployment};
 
-on_both_backends!(admin_changes_are_audited);
+on_every_backend!(admin_changes_are_audited);
 
 /// One expected audit row: (request id, action, target, outcome).
 type Expected = (String, &'static str, String, &'static str);

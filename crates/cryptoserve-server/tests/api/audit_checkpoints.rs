@@ -16,10 +16,10 @@ use cryptoserve_testkit::redis::RedisServer;
 use sea_orm::{ConnectionTrait, Database};
 use serde_json::{json, Value};
 
-use crate::helpers::{eventually, on_both_backends};
+use crate::helpers::{eventually, on_every_backend};
 use crate::support::{error_code, Deployment, TestApp};
 
-on_both_backends!(tampering_is_reported_by_kind_against_a_checkpoint);
+on_every_backend!(tampering_is_reported_by_kind_against_a_checkpoint);
 
 /// The chain's head now, signed as the server signs it.
 async fn checkpoint_now(app: &TestApp) -> AuditCheckpoint {

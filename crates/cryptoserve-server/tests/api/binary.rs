@@ -12,7 +12,7 @@ use serde_json::{json, Value};
 use crate::support::{b64, unb64};
 
 /// The binary with an empty environment (only `PATH` kept), run from `dir`.
-fn cryptoserve(dir: &Path) -> Command {
+pub(crate) fn cryptoserve(dir: &Path) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_cryptoserve"));
     command.env_clear().current_dir(dir);
     if let Some(path) = std::env::var_os("PATH") {
@@ -22,7 +22,7 @@ fn cryptoserve(dir: &Path) -> Command {
 }
 
 /// Runs a command that must finish within `limit`; kills it otherwise.
-fn run_within(mut command: Command, limit: Duration) -> Output {
+pub(crate) fn run_within(mut command: Command, limit: Duration) -> Output {
     let mut child = command
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -45,7 +45,7 @@ fn run_within(mut command: Command, limit: Duration) -> Output {
 }
 
 /// A running `cryptoserve serve`, killed on drop if still running.
-struct Server {
+pub(crate) struct Server {
     child: Child,
     port: u16,
     stderr: PathBuf,
@@ -62,13 +62,26 @@ impl Drop for Server {
 
 impl Server {
     async fn start(dir: &Path, data: &Path, name: &str) -> Server {
+        Self::start_with(dir, data, name, &["serve"], &[]).await
+    }
+
+    /// Runs `args` (a `serve` command line) with `env` added, and waits until it is ready.
+    pub(crate) async fn start_with(
+        dir: &Path,
+        data: &Path,
+        name: &str,
+        args: &[&str],
+        env: &[(&str, &str)],
+    ) -> Server {
         let port = cryptoserve_testkit::net::free_port().unwrap();
         let stderr = dir.join(format!("{name}.stderr"));
         let mut command = cryptoserve(dir);
         command
             .arg("--data-dir")
             .arg(data)
-            .args(["--listen", &format!("127.0.0.1:{port}"), "serve"])
+            .args(["--listen", &format!("127.0.0.1:{port}")])
+            .args(args)
+            .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(File::create(&stderr).unwrap());
@@ -100,11 +113,11 @@ impl Server {
         }
     }
 
-    fn url(&self) -> String {
+    pub(crate) fn url(&self) -> String {
         format!("http://127.0.0.1:{}", self.port)
     }
 
-    fn stderr_text(&self) -> String {
+    pub(crate) fn stderr_text(&self) -> String {
         std::fs::read_to_string(&self.stderr).unwrap_or_default()
     }
 
@@ -126,7 +139,7 @@ impl Server {
     }
 }
 
-async fn call(url: &str, token: &str, body: Value) -> Value {
+pub(crate) async fn call(url: &str, token: &str, body: Value) -> Value {
     let response = reqwest::Client::new()
         .post(url)
         .bearer_auth(token)

@@ -6,11 +6,11 @@ use std::time::Duration;
 use serde_json::json;
 
 use crate::helpers::{
-    create_identity, encrypt_status, eventually, on_both_backends, relax_rate_limits,
+    create_identity, encrypt_status, eventually, on_every_backend, relax_rate_limits,
 };
 use crate::support::{error_code, Deployment};
 
-on_both_backends!(
+on_every_backend!(
     ciphertext_from_one_instance_decrypts_on_another,
     identity_revocation_reaches_every_instance,
     token_revocation_reaches_every_instance,

@@ -2,10 +2,10 @@
 
 use serde_json::{json, Value};
 
-use crate::helpers::{on_both_backends, relax_rate_limits};
+use crate::helpers::{on_every_backend, relax_rate_limits};
 use crate::support::{b64, error_code, unb64, Deployment};
 
-on_both_backends!(
+on_every_backend!(
     encrypt_decrypt_round_trip,
     batch_round_trip_with_per_item_errors,
     batch_item_count_limit,

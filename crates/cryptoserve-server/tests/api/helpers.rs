@@ -1,7 +1,7 @@
-//! Shared pieces: the two backends, raw requests, peeking at token claims, polling.
+//! Shared pieces: the three database set-ups, raw requests, peeking at token claims, polling.
 //!
-//! PostgreSQL servers are shared by the tests that run at the same time (each test gets its
-//! own database) and stopped as soon as no test holds them: the shared slot keeps only a
+//! PostgreSQL servers (and the PgBouncer in front of one) are shared by the tests that run at
+//! the same time (each test gets its own database) and stopped as soon as no test holds them: the shared slot keeps only a
 //! `Weak`, so nothing outlives the test binary.
 
 use std::future::Future;
@@ -10,40 +10,73 @@ use std::sync::{Arc, Mutex, PoisonError, Weak};
 use std::time::{Duration, Instant};
 
 use base64::Engine;
+use cryptoserve_store::{AuditKey, PoolSettings, Store};
+use cryptoserve_testkit::pgbouncer::PgBouncer;
 use cryptoserve_testkit::postgres::Postgres;
 use serde_json::{json, Value};
 
 use crate::support::{Deployment, TestApp};
 
 static SHARED_POSTGRES: Mutex<Weak<Postgres>> = Mutex::new(Weak::new());
+static SHARED_PGBOUNCER: Mutex<Weak<PgBouncer>> = Mutex::new(Weak::new());
 static NEXT_DATABASE: AtomicUsize = AtomicUsize::new(0);
 
 /// A deployment on a fresh PostgreSQL database; keep the server handle alive for the test.
 pub fn postgres_deployment() -> (Deployment, Arc<Postgres>) {
-    let server = {
-        let mut slot = SHARED_POSTGRES
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        match slot.upgrade() {
-            Some(server) => server,
-            None => {
-                let server = Arc::new(Postgres::start().expect("start postgres"));
-                *slot = Arc::downgrade(&server);
-                server
-            }
-        }
-    };
-    let name = format!(
-        "api_{}_{}",
-        std::process::id(),
-        NEXT_DATABASE.fetch_add(1, Ordering::Relaxed)
-    );
-    let url = server.create_database(&name).expect("create database");
+    let server = shared(&SHARED_POSTGRES, || {
+        Postgres::start().expect("start postgres")
+    });
+    let url = server
+        .create_database(&next_database_name())
+        .expect("create database");
     (Deployment::database(url), server)
 }
 
-/// Runs each `async fn(Deployment)` scenario as two tests: `sqlite` and `postgres`.
-macro_rules! on_both_backends {
+/// A deployment whose instances reach a fresh PostgreSQL database through PgBouncer in
+/// transaction mode (`pgbouncer=true`, three server connections for up to 30 client
+/// connections per instance); the schema is applied over a direct connection first, as the
+/// docs prescribe. Keep the handles alive for the test.
+pub async fn pgbouncer_deployment() -> (Deployment, Arc<Postgres>, Arc<PgBouncer>) {
+    let server = shared(&SHARED_POSTGRES, || {
+        Postgres::start().expect("start postgres")
+    });
+    let bouncer = shared(&SHARED_PGBOUNCER, || {
+        PgBouncer::start(&server).expect("start pgbouncer")
+    });
+    let name = next_database_name();
+    let direct = server.create_database(&name).expect("create database");
+    let store = Store::connect(&direct, &PoolSettings::default(), AuditKey::new([0; 32]))
+        .await
+        .expect("direct connection");
+    store.migrate().await.expect("migrations");
+    store.close().await.expect("close");
+    let mut deployment = Deployment::database(bouncer.url(&name));
+    deployment.migrate = false;
+    (deployment, server, bouncer)
+}
+
+/// The server in `slot` while any test holds it, else a new one from `start`.
+fn shared<T>(slot: &Mutex<Weak<T>>, start: impl FnOnce() -> T) -> Arc<T> {
+    let mut slot = slot.lock().unwrap_or_else(PoisonError::into_inner);
+    if let Some(server) = slot.upgrade() {
+        return server;
+    }
+    let server = Arc::new(start());
+    *slot = Arc::downgrade(&server);
+    server
+}
+
+fn next_database_name() -> String {
+    format!(
+        "api_{}_{}",
+        std::process::id(),
+        NEXT_DATABASE.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+/// Runs each `async fn(Deployment)` scenario as three tests: `sqlite`, `postgres`, and
+/// `pgbouncer` (PostgreSQL through PgBouncer in transaction mode).
+macro_rules! on_every_backend {
     ($($scenario:ident),+ $(,)?) => {
         $(
             mod $scenario {
@@ -57,11 +90,18 @@ macro_rules! on_both_backends {
                     let (deployment, _server) = crate::helpers::postgres_deployment();
                     super::$scenario(deployment).await;
                 }
+
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn pgbouncer() {
+                    let (deployment, _server, _bouncer) =
+                        crate::helpers::pgbouncer_deployment().await;
+                    super::$scenario(deployment).await;
+                }
             }
         )+
     };
 }
-pub(crate) use on_both_backends;
+pub(crate) use on_every_backend;
 
 /// Raises every default rate limit far out of reach, for scenarios that make many calls.
 pub async fn relax_rate_limits(app: &TestApp, admin: &str) {

@@ -1,6 +1,7 @@
 //! Integration tests over HTTP: the real application on port 0 (and the real binary where it
-//! matters). Scenarios that touch the database run on SQLite and on PostgreSQL; see
-//! `helpers.rs` for how the PostgreSQL server is shared by concurrent tests and stopped.
+//! matters). Scenarios that touch the database run on SQLite, on PostgreSQL, and on
+//! PostgreSQL through PgBouncer in transaction mode; see `helpers.rs` for how the servers are
+//! shared by concurrent tests and stopped.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 #[path = "../support/mod.rs"]
@@ -17,6 +18,7 @@ mod cluster;
 mod crypto;
 mod errors;
 mod outage;
+mod pgbouncer;
 mod request_id;
 mod rotation;
 mod transit;

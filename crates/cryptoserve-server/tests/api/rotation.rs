@@ -6,10 +6,10 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 
-use crate::helpers::{eventually, on_both_backends, relax_rate_limits};
+use crate::helpers::{eventually, on_every_backend, relax_rate_limits};
 use crate::support::{b64, error_code, unb64, Deployment};
 
-on_both_backends!(
+on_every_backend!(
     rotation_keeps_old_ciphertext_until_min_version_retires_it,
     rotation_on_one_instance_is_seen_by_another,
 );

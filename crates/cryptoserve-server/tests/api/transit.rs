@@ -6,10 +6,10 @@ use base64::Engine;
 use serde_json::{json, Value};
 use vaultrs::client::{VaultClient, VaultClientSettingsBuilder};
 
-use crate::helpers::{on_both_backends, relax_rate_limits};
+use crate::helpers::{on_every_backend, relax_rate_limits};
 use crate::support::{b64, Deployment, TestApp};
 
-on_both_backends!(
+on_every_backend!(
     vaultrs_creates_encrypts_decrypts_rotates_and_rewraps,
     a_transit_key_is_a_context_through_both_apis,
     a_deleted_key_never_decrypts_again_even_when_recreated,

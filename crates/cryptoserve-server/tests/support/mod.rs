@@ -26,6 +26,9 @@ pub struct Deployment {
     /// `None`: a fresh SQLite file per deployment.
     pub database_url: String,
     pub redis_url: Option<String>,
+    /// Whether instances migrate at start (not through PgBouncer: the schema is applied over a
+    /// direct connection first).
+    pub migrate: bool,
     pub data_dir: PathBuf,
     _dir: std::sync::Arc<tempfile::TempDir>,
 }
@@ -51,6 +54,7 @@ impl Deployment {
             hkdf_salt: generated.hkdf_salt,
             database_url,
             redis_url: None,
+            migrate: true,
             data_dir: dir.path().to_path_buf(),
             _dir: std::sync::Arc::new(dir),
         }
@@ -89,7 +93,9 @@ impl Deployment {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let app = Application::build_with_listener(
             settings.clone(),
-            StartOptions { migrate: true },
+            StartOptions {
+                migrate: self.migrate,
+            },
             listener,
         )
         .await

@@ -2,9 +2,9 @@
 
 use cryptoserve_store::{AuditKey, PoolSettings, Store, GENESIS_MAC};
 
-use crate::helpers::{audit, on_both_backends, TestDb};
+use crate::helpers::{audit, on_every_backend, TestDb};
 
-on_both_backends!(
+on_every_backend!(
     chain_verifies_and_detects_tampering,
     deleted_rows_break_the_chain_at_the_next_row,
     concurrent_writers_keep_one_chain,

@@ -9,9 +9,9 @@ use cryptoserve_store::{
     AuditCheckpoint, AuditProblemKind, AuditVerification, CheckpointSource, Store,
 };
 
-use crate::helpers::{audit, on_both_backends, TestDb};
+use crate::helpers::{audit, on_every_backend, TestDb};
 
-on_both_backends!(
+on_every_backend!(
     deleting_the_tail_is_truncation_against_a_checkpoint,
     deleting_a_middle_row_is_a_gap,
     editing_a_row_is_rewriting,

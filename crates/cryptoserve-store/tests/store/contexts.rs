@@ -4,9 +4,9 @@ use cryptoserve_store::{
     Algorithm, ContextAttributes, ContextConfig, KeyStatus, NewContext, StoreError,
 };
 
-use crate::helpers::{audit, on_both_backends, TestDb};
+use crate::helpers::{audit, on_every_backend, TestDb};
 
-on_both_backends!(
+on_every_backend!(
     create_get_and_list,
     duplicate_context_is_rejected_without_a_success_audit_row,
     rotation_and_min_decryption_version_drive_statuses,

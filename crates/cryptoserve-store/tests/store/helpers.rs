@@ -6,10 +6,12 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, Weak};
 
 use cryptoserve_store::{AuditEntry, AuditKey, PoolSettings, Store};
+use cryptoserve_testkit::pgbouncer::PgBouncer;
 use cryptoserve_testkit::postgres::Postgres;
 use sea_orm::{ConnectionTrait, Database, DatabaseConnection};
 
 static SHARED_POSTGRES: Mutex<Weak<Postgres>> = Mutex::new(Weak::new());
+static SHARED_PGBOUNCER: Mutex<Weak<PgBouncer>> = Mutex::new(Weak::new());
 static NEXT_DATABASE: AtomicUsize = AtomicUsize::new(0);
 
 /// The audit key every test store uses.
@@ -20,9 +22,13 @@ pub fn audit_key() -> AuditKey {
 /// A migrated store plus whatever keeps its database alive.
 pub struct TestDb {
     pub store: Store,
+    /// The URL the store uses (through PgBouncer for [`TestDb::pgbouncer`]).
     pub url: String,
+    /// The database itself, for migrations and SQL behind the store's back.
+    pub direct_url: String,
     _sqlite_dir: Option<tempfile::TempDir>,
     _postgres: Option<Arc<Postgres>>,
+    _pgbouncer: Option<Arc<PgBouncer>>,
 }
 
 impl TestDb {
@@ -35,32 +41,54 @@ impl TestDb {
         let store = connect(&url).await;
         TestDb {
             store,
+            direct_url: url.clone(),
             url,
             _sqlite_dir: Some(dir),
             _postgres: None,
+            _pgbouncer: None,
         }
     }
 
     pub async fn postgres() -> TestDb {
         let server = shared_postgres();
-        let name = format!(
-            "store_{}_{}",
-            std::process::id(),
-            NEXT_DATABASE.fetch_add(1, Ordering::Relaxed)
-        );
-        let url = server.create_database(&name).unwrap();
+        let url = server.create_database(&next_database_name()).unwrap();
         let store = connect(&url).await;
         TestDb {
             store,
+            direct_url: url.clone(),
             url,
             _sqlite_dir: None,
             _postgres: Some(server),
+            _pgbouncer: None,
+        }
+    }
+
+    /// A database migrated directly, used by the store through PgBouncer in transaction mode
+    /// (`pgbouncer=true`), with fewer server connections than the store's pool.
+    pub async fn pgbouncer() -> TestDb {
+        let server = shared_postgres();
+        let bouncer = shared_pgbouncer(&server);
+        let name = next_database_name();
+        let direct_url = server.create_database(&name).unwrap();
+        connect(&direct_url).await.close().await.unwrap();
+        let url = bouncer.url(&name);
+        let store = Store::connect(&url, &PoolSettings::default(), audit_key())
+            .await
+            .unwrap();
+        assert!(store.through_pgbouncer());
+        TestDb {
+            store,
+            url,
+            direct_url,
+            _sqlite_dir: None,
+            _postgres: Some(server),
+            _pgbouncer: Some(bouncer),
         }
     }
 
     /// Runs SQL behind the store's back (to tamper with rows).
     pub async fn execute_raw(&self, sql: &str) -> u64 {
-        let raw: DatabaseConnection = Database::connect(&self.url).await.unwrap();
+        let raw: DatabaseConnection = Database::connect(&self.direct_url).await.unwrap();
         let result = raw.execute_unprepared(sql).await.unwrap();
         raw.close().await.unwrap();
         result.rows_affected()
@@ -86,7 +114,29 @@ async fn connect(url: &str) -> Store {
     store
 }
 
-fn shared_postgres() -> Arc<Postgres> {
+fn next_database_name() -> String {
+    format!(
+        "store_{}_{}",
+        std::process::id(),
+        NEXT_DATABASE.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+/// The PgBouncer in front of the shared PostgreSQL (started with it, stopped with the last
+/// test holding it).
+pub fn shared_pgbouncer(server: &Postgres) -> Arc<PgBouncer> {
+    let mut slot = SHARED_PGBOUNCER
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner);
+    if let Some(bouncer) = slot.upgrade() {
+        return bouncer;
+    }
+    let bouncer = Arc::new(PgBouncer::start(server).expect("start pgbouncer"));
+    *slot = Arc::downgrade(&bouncer);
+    bouncer
+}
+
+pub fn shared_postgres() -> Arc<Postgres> {
     let mut slot = SHARED_POSTGRES
         .lock()
         .unwrap_or_else(PoisonError::into_inner);
@@ -103,24 +153,43 @@ pub fn audit(action: &str, target: &str) -> AuditEntry {
     AuditEntry::new("cli", action, target).from_request("req-1", "127.0.0.1")
 }
 
-/// Runs an `async fn(&TestDb)` scenario on both backends as two tests.
+/// One test of `$scenario` on the database `TestDb::$backend()` makes, named after it.
+macro_rules! backend_test {
+    ($scenario:ident, $backend:ident) => {
+        #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+        async fn $backend() {
+            let db = crate::helpers::TestDb::$backend().await;
+            super::$scenario(&db).await;
+        }
+    };
+}
+pub(crate) use backend_test;
+
+/// Runs an `async fn(&TestDb)` scenario on SQLite and PostgreSQL, for scenarios that migrate
+/// or import (which need a direct connection).
 macro_rules! on_both_backends {
     ($($scenario:ident),+ $(,)?) => {
         $(
             mod $scenario {
-                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-                async fn sqlite() {
-                    let db = crate::helpers::TestDb::sqlite().await;
-                    super::$scenario(&db).await;
-                }
-
-                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-                async fn postgres() {
-                    let db = crate::helpers::TestDb::postgres().await;
-                    super::$scenario(&db).await;
-                }
+                crate::helpers::backend_test!($scenario, sqlite);
+                crate::helpers::backend_test!($scenario, postgres);
             }
         )+
     };
 }
 pub(crate) use on_both_backends;
+
+/// Runs an `async fn(&TestDb)` scenario as three tests: SQLite, PostgreSQL, and PostgreSQL
+/// through PgBouncer in transaction mode.
+macro_rules! on_every_backend {
+    ($($scenario:ident),+ $(,)?) => {
+        $(
+            mod $scenario {
+                crate::helpers::backend_test!($scenario, sqlite);
+                crate::helpers::backend_test!($scenario, postgres);
+                crate::helpers::backend_test!($scenario, pgbouncer);
+            }
+        )+
+    };
+}
+pub(crate) use on_every_backend;

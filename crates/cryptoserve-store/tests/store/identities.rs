@@ -3,9 +3,9 @@
 use chrono::{TimeDelta, Utc};
 use cryptoserve_store::{NewIdentity, Role, StoreError, ALL_CONTEXTS};
 
-use crate::helpers::{audit, on_both_backends, TestDb};
+use crate::helpers::{audit, on_every_backend, TestDb};
 
-on_both_backends!(
+on_every_backend!(
     create_and_revoke_identities,
     revoked_tokens_expire_from_the_list
 );

@@ -2,9 +2,9 @@
 
 use cryptoserve_store::{RateLimitDimension, RateLimitScope};
 
-use crate::helpers::{audit, on_both_backends, TestDb};
+use crate::helpers::{audit, on_every_backend, TestDb};
 
-on_both_backends!(upsert_replaces_and_delete_reports_existence);
+on_every_backend!(upsert_replaces_and_delete_reports_existence);
 
 async fn upsert_replaces_and_delete_reports_existence(db: &TestDb) {
     let store = &db.store;

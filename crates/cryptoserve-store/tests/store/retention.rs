@@ -4,9 +4,9 @@
 use chrono::{DateTime, TimeDelta, TimeZone, Utc};
 use cryptoserve_store::{PoolSettings, Store, StoreError, UsageRow};
 
-use crate::helpers::{audit, audit_key, on_both_backends, TestDb};
+use crate::helpers::{audit, audit_key, on_every_backend, TestDb};
 
-on_both_backends!(
+on_every_backend!(
     expired_revocations_are_purged_and_live_ones_kept,
     old_usage_rows_are_purged_in_batches,
     concurrent_purges_delete_each_row_once,

@@ -3,9 +3,9 @@
 use chrono::{TimeDelta, TimeZone, Utc};
 use cryptoserve_store::UsageRow;
 
-use crate::helpers::{on_both_backends, TestDb};
+use crate::helpers::{on_every_backend, TestDb};
 
-on_both_backends!(batch_insert_and_query);
+on_every_backend!(batch_insert_and_query);
 
 fn row(minute_offset: i64, identity: &str, context: &str, count: u64) -> UsageRow {
     let base = Utc.with_ymd_and_hms(2026, 11, 22, 10, 0, 0).unwrap();
