@@ -1,7 +1,8 @@
 //! [`Cluster`]: PostgreSQL, Redis, N backends and nginx, started in dependency order and torn
 //! down when dropped. `options.rs` holds [`ClusterOptions`] and the shared environment;
-//! `faults.rs` the fault injections and topology changes the drills use; `rolling.rs` changes
-//! of the servers' environment and rolling restarts (secret rotation).
+//! `redis.rs` the Redis topology (standalone or a Redis Cluster with replicas) and its faults;
+//! `faults.rs` the other fault injections and topology changes the drills use; `rolling.rs`
+//! changes of the servers' environment and rolling restarts (secret rotation).
 //!
 //! Start order mirrors `docker-compose.scale.yml`: certificates (`cryptoserve tls dev-cert`,
 //! unless the caller brought some) → database and Redis → shared secrets (`cryptoserve
@@ -12,6 +13,7 @@
 
 mod faults;
 mod options;
+mod redis;
 mod rolling;
 
 use std::path::{Path, PathBuf};
@@ -19,7 +21,6 @@ use std::time::Duration;
 
 use cryptoserve_testkit::nginx::{Nginx, NginxConfig};
 use cryptoserve_testkit::postgres::Postgres;
-use cryptoserve_testkit::redis::{RedisOptions, RedisServer};
 
 use crate::backend::{Backend, ServerEnv};
 use crate::error::{io_err, ClusterError, Result};
@@ -29,6 +30,8 @@ use crate::tls::ClusterTls;
 use faults::pool_addrs;
 use options::shared_vars;
 pub use options::ClusterOptions;
+use redis::Redis;
+pub use redis::RedisTopology;
 
 /// Where the cluster keeps its files.
 #[derive(Debug)]
@@ -55,8 +58,8 @@ pub struct Cluster {
     backends: Vec<Backend>,
     /// The load balancer.
     nginx: Nginx,
-    /// Rate-limit store.
-    redis: RedisServer,
+    /// Rate-limit store: one server or a Redis Cluster.
+    redis: Redis,
     /// The database.
     postgres: Postgres,
     /// Binary, shared environment and certificates of every server process.
@@ -102,17 +105,11 @@ impl Cluster {
         let tls = ClusterTls::prepare(&options.server_binary, options.tls_dir.as_deref(), &dir)?;
 
         let postgres = Postgres::start()?;
-        let redis = RedisServer::start_with(RedisOptions {
-            password: None,
-            extra_args: vec![
-                "--pidfile".into(),
-                dir.join("redis.pid").display().to_string(),
-            ],
-        })?;
+        let redis = Redis::start(options.redis, &dir)?;
         let secrets = Secrets::generate(&options.server_binary)?;
         let env = ServerEnv {
             binary: options.server_binary.clone(),
-            vars: shared_vars(&options, &postgres, &redis, &dir),
+            vars: shared_vars(&options, &postgres, redis.url(), &dir),
             secrets,
             tls,
         };
@@ -281,10 +278,8 @@ impl Cluster {
                 pid: read_pid_file(&nginx_dir.join("nginx.pid")),
                 dir: nginx_dir,
             },
-            redis: ProcessRecord {
-                pid: read_pid_file(&self.state_dir().join("redis.pid")),
-                dir: self.redis.dir().to_path_buf(),
-            },
+            redis: self.redis.record(self.state_dir()),
+            redis_nodes: self.redis.node_records(),
             postgres: ProcessRecord {
                 pid: postgres_pid,
                 // The testkit dir holds `data/`; removing it removes the whole cluster.

@@ -1,7 +1,8 @@
 //! A local CryptoServe cluster made of plain processes on loopback: the same topology as
 //! `docker-compose.scale.yml` (PostgreSQL, Redis, N `cryptoserve serve --no-migrate` backends
 //! and nginx running the repository's `nginx.scale.conf`), for machines without a container
-//! engine, for the `cryptoserve-cluster` binary and for the fault drills in `tests/drills.rs`.
+//! engine, for the `cryptoserve-cluster` binary and for the fault drills in `tests/drills.rs`
+//! (and `tests/redis_failover.rs`, on a Redis Cluster with replicas).
 //!
 //! TLS runs on every hop, as in production: clients → nginx over TLS, nginx → backends over
 //! mutual TLS, all certificates from one development CA (`cryptoserve tls dev-cert`).
@@ -9,9 +10,11 @@
 //! How the pieces fit:
 //! - `cluster.rs`: [`Cluster::up`] starts everything in dependency order and owns every
 //!   process (`cluster/options.rs`: [`ClusterOptions`] and the shared environment;
-//!   `cluster/faults.rs`: the faults the drills inject: kill, terminate, scale, restart
-//!   Redis, stop PostgreSQL; `cluster/rolling.rs`: environment changes and rolling restarts,
-//!   for secret rotation). Dropping it tears everything down.
+//!   `cluster/redis.rs`: [`RedisTopology`], standalone Redis or a Redis Cluster with replicas,
+//!   and its faults: restart Redis, kill the master serving a key; `cluster/faults.rs`: the
+//!   other faults the drills inject: kill, terminate, scale, stop PostgreSQL;
+//!   `cluster/rolling.rs`: environment changes and rolling restarts, for secret rotation).
+//!   Dropping it tears everything down.
 //! - `backend.rs`: one `cryptoserve serve` child process with its environment, TLS and ops
 //!   ports, and log file.
 //! - `tls.rs`: the certificates, generated with `cryptoserve tls dev-cert` or brought by the
@@ -34,7 +37,7 @@ pub mod state;
 pub mod tls;
 
 pub use backend::Backend;
-pub use cluster::{Cluster, ClusterOptions};
+pub use cluster::{Cluster, ClusterOptions, RedisTopology};
 pub use error::{ClusterError, Result};
 pub use secrets::Secrets;
 pub use tls::ClusterTls;

@@ -63,8 +63,11 @@ pub struct ClusterState {
     pub ca_cert: PathBuf,
     /// nginx master.
     pub nginx: ProcessRecord,
-    /// redis-server.
+    /// redis-server; for a Redis Cluster, its temp dir without a PID (see `redis_nodes`).
     pub redis: ProcessRecord,
+    /// The nodes of a Redis Cluster (empty for standalone Redis and in older state files).
+    #[serde(default)]
+    pub redis_nodes: Vec<ProcessRecord>,
     /// PostgreSQL postmaster.
     pub postgres: ProcessRecord,
     /// Every backend the cluster ever started.
@@ -139,6 +142,9 @@ pub fn stop_by_pid(dir: &Path, grace: Duration) -> Result<Vec<String>> {
         "redis-server",
         "KILL",
     );
+    for node in &state.redis_nodes {
+        stop_leftover(&mut report, "redis node", node.pid, "redis-server", "KILL");
+    }
     stop_leftover(
         &mut report,
         "postgres",

@@ -1,6 +1,6 @@
 //! Real servers for tests: PostgreSQL (`initdb` + `pg_ctl` in a temp dir), `redis-server`
-//! (standalone and a 3-master cluster) and `nginx`, each on a free loopback port and stopped
-//! when its handle is dropped.
+//! (standalone, and a cluster of masters with optional replicas) and `nginx`, each on a free
+//! loopback port and stopped when its handle is dropped.
 //!
 //! Layout:
 //! - `cryptoserve.rs`: the real `cryptoserve` binary as a child process, with an admin token.
@@ -9,7 +9,8 @@
 //! - `postgres.rs`: a throwaway PostgreSQL cluster (runs as the `postgres` user when we are root,
 //!   because `initdb` refuses to run as root).
 //! - `pgbouncer.rs`: PgBouncer in transaction mode in front of a test PostgreSQL.
-//! - `redis.rs`: `redis-server` standalone and cluster mode.
+//! - `redis/`: `redis-server` standalone (`redis/mod.rs`) and cluster mode (`redis/cluster.rs`:
+//!   masters and replicas, killing a master and waiting for its replica's promotion).
 //! - `nginx.rs`: an nginx master process running the repository's `nginx.scale.conf` with TLS
 //!   on both sides (`nginx/layout.rs`: its prefix dir and invocation; `nginx/tls.rs`: its
 //!   certificates and the HTTPS readiness probe).

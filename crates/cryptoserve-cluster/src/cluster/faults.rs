@@ -1,6 +1,6 @@
 //! The fault injections and topology changes the drills (and an operator) use: crash or
-//! drain a backend, start it again, scale, restart Redis, stop PostgreSQL. Each keeps
-//! `state.json` current.
+//! drain a backend, start it again, scale, stop PostgreSQL (Redis faults are in `redis.rs`).
+//! Each keeps `state.json` current.
 
 use std::net::SocketAddr;
 use std::process::ExitStatus;
@@ -90,24 +90,6 @@ impl Cluster {
     pub fn reload_nginx(&mut self) -> Result<()> {
         self.nginx.set_upstreams(pool_addrs(&self.backends))?;
         Ok(())
-    }
-
-    /// Kills Redis (SIGKILL, as a crash) and starts it again empty on the same port.
-    pub fn restart_redis(&mut self) -> Result<()> {
-        self.redis.restart()?;
-        self.write_state()
-    }
-
-    /// Kills Redis and leaves it down until [`Cluster::start_redis`].
-    pub fn stop_redis(&mut self) -> Result<()> {
-        self.redis.kill()?;
-        Ok(())
-    }
-
-    /// Starts a stopped Redis again (empty) on the same port.
-    pub fn start_redis(&mut self) -> Result<()> {
-        self.redis.restart()?;
-        self.write_state()
     }
 
     /// Stops PostgreSQL (fast shutdown: open connections are cut) and leaves it down.

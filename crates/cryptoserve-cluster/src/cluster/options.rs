@@ -3,7 +3,8 @@
 use std::path::{Path, PathBuf};
 
 use cryptoserve_testkit::postgres::Postgres;
-use cryptoserve_testkit::redis::RedisServer;
+
+use super::redis::RedisTopology;
 
 /// How to build a cluster. `Default` gives three backends, `cryptoserve` from `PATH` and the
 /// current directory as repository root; set at least `server_binary` and `repo_root`.
@@ -40,6 +41,8 @@ pub struct ClusterOptions {
     /// `server.crt`/`.key`, `client.crt`/`.key`). `None`: the cluster runs `dev-cert` into
     /// `<state dir>/tls` (keeping a CA already there).
     pub tls_dir: Option<PathBuf>,
+    /// Standalone Redis (default) or a Redis Cluster, with replicas for failover drills.
+    pub redis: RedisTopology,
 }
 
 impl Default for ClusterOptions {
@@ -58,6 +61,7 @@ impl Default for ClusterOptions {
             rust_log: "info".to_owned(),
             extra_env: Vec::new(),
             tls_dir: None,
+            redis: RedisTopology::Standalone,
         }
     }
 }
@@ -66,13 +70,13 @@ impl Default for ClusterOptions {
 pub(super) fn shared_vars(
     options: &ClusterOptions,
     postgres: &Postgres,
-    redis: &RedisServer,
+    redis_url: String,
     dir: &Path,
 ) -> Vec<(String, String)> {
     let mut vars: Vec<(String, String)> = [
         ("CRYPTOSERVE_ENV", "production".to_owned()),
         ("DATABASE_URL", postgres.url()),
-        ("REDIS_URL", redis.url()),
+        ("REDIS_URL", redis_url),
         ("CRYPTOSERVE_TRUSTED_PROXIES", "127.0.0.1/32".to_owned()),
         (
             "CRYPTOSERVE_SHUTDOWN_DELAY",

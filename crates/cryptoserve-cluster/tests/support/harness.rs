@@ -23,15 +23,19 @@ pub struct Drills {
 
 /// The drills' topology: three backends behind nginx, short shutdown delays.
 pub fn three_backends() -> Cluster {
-    Cluster::up(ClusterOptions {
+    Cluster::up(drill_options()).expect("cluster starts")
+}
+
+/// [`three_backends`]'s options, for drills that change one thing (Redis topology, say).
+pub fn drill_options() -> ClusterOptions {
+    ClusterOptions {
         backends: 3,
         server_binary: super::server_binary(),
         repo_root: super::repo_root(),
         shutdown_delay_secs: 1,
         shutdown_timeout_secs: 10,
         ..ClusterOptions::default()
-    })
-    .expect("cluster starts")
+    }
 }
 
 impl Drills {

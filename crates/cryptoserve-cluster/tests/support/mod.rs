@@ -1,12 +1,16 @@
 //! Helpers for the fault drills: finding (building) the server binary, the drills' shared
-//! state (`harness.rs`), a bounded load generator, typed calls to the admin API and backend
-//! metrics, the TLS settings every client of the cluster needs, and the TLS refusals drill 7
-//! checks (`tls.rs`).
+//! state (`harness.rs`), a bounded load generator (`load.rs`), a saturating one that records
+//! every answer for counting what a rate limit admitted (`saturate.rs`), what an operator
+//! would watch during a fault (`observe.rs`: metrics, readiness, logs, a replica's role),
+//! typed calls to the admin API and backend metrics, the TLS settings every client of the
+//! cluster needs, and the TLS refusals drill 7 checks (`tls.rs`).
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 pub mod api;
 pub mod harness;
 pub mod load;
+pub mod observe;
+pub mod saturate;
 pub mod tls;
 
 use std::path::{Path, PathBuf};

@@ -298,12 +298,24 @@ impl RedisLimiter {
         let inner = &self.inner;
         let client = inner.client.with_options(&inner.options);
         let started = Instant::now();
+        // The probe moves the same degraded flag as decisions do, so it logs the same
+        // transitions: every "degraded" line has its "recovered" line, whichever path saw it.
         match timeout(inner.config.timeout, client.ping::<String>(None)).await {
             Ok(Ok(_)) => {
-                inner.counters.record_success(started.elapsed());
+                if inner.counters.record_success(started.elapsed()) {
+                    tracing::info!("redis rate limiting recovered");
+                }
             }
-            _ => {
-                inner.counters.record_error();
+            Ok(Err(error)) => {
+                if !inner.counters.record_error() {
+                    tracing::warn!(%error, "redis rate limiting degraded; using fallback");
+                }
+            }
+            Err(_) => {
+                if !inner.counters.record_error() {
+                    let error = RateLimitError::Timeout(inner.config.timeout);
+                    tracing::warn!(%error, "redis rate limiting degraded; using fallback");
+                }
             }
         }
         self.health()

@@ -1,10 +1,18 @@
-//! `redis-server` for tests: a standalone server ([`RedisServer`]) and a three-master cluster
-//! ([`RedisCluster`]), each on free loopback ports with its files in a temp dir, killed on drop.
+//! `redis-server` for tests: a standalone server ([`RedisServer`], here) and a Redis Cluster
+//! ([`RedisCluster`], `cluster.rs`: masters, optionally with replicas, and the failover
+//! helpers the drills use; `nodes.rs`: parsing `CLUSTER NODES`), each on free loopback ports
+//! with its files in a temp dir, killed on drop.
 //!
 //! Persistence is off (`--save "" --appendonly no`), so a [`RedisServer::restart`] comes back
 //! empty, exactly like a crashed cache node: no keys and no cached Lua scripts.
 //! Readiness and cluster health are checked with `redis-cli`, which is installed alongside
 //! `redis-server`.
+
+mod cluster;
+mod nodes;
+
+pub use cluster::{RedisCluster, RedisClusterOptions, FAILOVER_NODE_TIMEOUT};
+pub use nodes::ClusterNode;
 
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -135,133 +143,6 @@ impl Drop for RedisServer {
     fn drop(&mut self) {
         if let Err(error) = self.kill() {
             tracing::warn!(%error, "could not kill redis-server");
-        }
-    }
-}
-
-/// A Redis Cluster of `masters` primaries (no replicas) on 127.0.0.1; all killed when dropped.
-#[derive(Debug)]
-pub struct RedisCluster {
-    ports: Vec<u16>,
-    dir: tempfile::TempDir,
-    children: Vec<Child>,
-}
-
-impl RedisCluster {
-    /// Starts `masters` cluster-enabled servers, joins them with `redis-cli --cluster create`
-    /// and waits until every node reports `cluster_state:ok`. Redis needs at least 3 masters.
-    pub fn start(masters: usize) -> Result<Self> {
-        let dir = tempfile::Builder::new()
-            .prefix("cryptoserve-redis-cluster-")
-            .tempdir()
-            .map_err(io_err("creating redis cluster temp dir"))?;
-        let mut cluster = Self {
-            ports: Vec::with_capacity(masters),
-            dir,
-            children: Vec::with_capacity(masters),
-        };
-        for index in 0..masters {
-            let (port, child) = cluster.start_node(index)?;
-            cluster.children.push(child);
-            cluster.ports.push(port);
-        }
-        cluster.create()?;
-        for &port in &cluster.ports {
-            wait_until(READY_TIMEOUT, "redis cluster_state:ok", || {
-                redis_cli(port, None, &["CLUSTER", "INFO"])
-                    .map(|out| out.contains("cluster_state:ok"))
-            })?;
-        }
-        Ok(cluster)
-    }
-
-    /// fred's cluster URL: `redis-cluster://host:port?node=host:port&node=...`.
-    pub fn url(&self) -> String {
-        let mut ports = self.ports.iter();
-        let Some(first) = ports.next() else {
-            return String::new();
-        };
-        let nodes: Vec<String> = ports.map(|p| format!("node=127.0.0.1:{p}")).collect();
-        if nodes.is_empty() {
-            format!("redis-cluster://127.0.0.1:{first}")
-        } else {
-            format!("redis-cluster://127.0.0.1:{first}?{}", nodes.join("&"))
-        }
-    }
-
-    /// The client ports of all nodes.
-    pub fn ports(&self) -> &[u16] {
-        &self.ports
-    }
-
-    /// The cluster's working directory (one `node-N/` per node, each with `redis.log`).
-    pub fn dir(&self) -> &Path {
-        self.dir.path()
-    }
-
-    /// Starts one cluster-enabled node on fresh client and bus ports and waits until it answers
-    /// `PING`; a node that exits first (a port taken by another process) is started again on
-    /// new ports, in a fresh directory so no stale `nodes.conf` is reused.
-    fn start_node(&self, index: usize) -> Result<(u16, Child)> {
-        let mut attempts = 0;
-        loop {
-            attempts += 1;
-            let node_dir = self.dir.path().join(format!("node-{index}-{attempts}"));
-            std::fs::create_dir_all(&node_dir).map_err(io_err("creating cluster node dir"))?;
-            let port = free_port()?;
-            // The bus port defaults to port + 10000, which overflows for high ephemeral
-            // ports, so we pick a free one explicitly.
-            let bus_port = free_port()?;
-            let mut args = base_args(port, &node_dir);
-            #[rustfmt::skip]
-            let cluster_args = [
-                "--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf",
-                "--cluster-node-timeout", "2000", "--cluster-port", &bus_port.to_string(),
-            ].map(String::from);
-            args.extend(cluster_args);
-            let mut child = spawn_redis(&args, &node_dir)?;
-            match wait_ready(&mut child, port, None, "redis-server (cluster node)") {
-                Ok(()) => return Ok((port, child)),
-                Err(error) => {
-                    // Already-exited children make kill fail; nothing to do then.
-                    let _ = child.kill();
-                    let _ = child.wait();
-                    let error = with_log(error, &node_dir);
-                    if !matches!(error, TestkitError::Exited { .. }) || attempts >= START_ATTEMPTS {
-                        return Err(error);
-                    }
-                    tracing::warn!(port, bus_port, %error, "redis cluster node exited, retrying");
-                }
-            }
-        }
-    }
-
-    fn create(&self) -> Result<()> {
-        let mut args: Vec<String> = vec!["--cluster".into(), "create".into()];
-        args.extend(self.ports.iter().map(|p| format!("127.0.0.1:{p}")));
-        args.extend(["--cluster-replicas", "0", "--cluster-yes"].map(String::from));
-        let output = Command::new("redis-cli")
-            .args(&args)
-            .stdin(Stdio::null())
-            .output()
-            .map_err(spawn_err("redis-cli"))?;
-        if output.status.success() {
-            Ok(())
-        } else {
-            Err(TestkitError::CommandFailed {
-                command: format!("redis-cli {}", args.join(" ")),
-                output: combined(&output),
-            })
-        }
-    }
-}
-
-impl Drop for RedisCluster {
-    fn drop(&mut self) {
-        for child in &mut self.children {
-            // Already-exited children make kill fail; nothing to do then.
-            let _ = child.kill();
-            let _ = child.wait();
         }
     }
 }
