@@ -230,7 +230,7 @@ impl Api {
 
 impl TlsTrust {
     /// Trust only the CA (not the built-in public roots) and present the client identity.
-    fn apply(&self, builder: reqwest::ClientBuilder) -> Result<reqwest::ClientBuilder> {
+    pub(crate) fn apply(&self, builder: reqwest::ClientBuilder) -> Result<reqwest::ClientBuilder> {
         let read = |path: &PathBuf| {
             std::fs::read(path).map_err(io_err(format!("reading {}", path.display())))
         };

@@ -23,6 +23,9 @@
 //! - `procstat.rs`: RSS and CPU time of the server processes, read from `/proc`;
 //!   `redis_counters.rs`: Redis commands and round trips, from `INFO commandstats`.
 //! - `runner.rs`: warm-up, measured runs, the fixed-rate sweep and start-to-ready timing.
+//! - `soak/`: the soak (`--soak`): the cluster under a constant-rate mixed load at half of
+//!   its saturation for minutes, RSS per instance, 5xx and p99 per minute (its own client,
+//!   not wrk, so latency counts from each request's due time).
 //! - `report.rs`, `targets.rs`, `plot.rs`, `machine.rs`: the Markdown/JSON report, its
 //!   targets-against-this-run table, the latency plot and the facts about the machine that go
 //!   in the header.
@@ -41,6 +44,7 @@ pub mod runner;
 pub mod scenario;
 pub mod server;
 pub mod setup;
+pub mod soak;
 pub mod targets;
 pub mod tls;
 pub mod wrk;

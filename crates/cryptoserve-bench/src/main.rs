@@ -14,6 +14,7 @@ use cryptoserve_bench::plot;
 use cryptoserve_bench::report::Report;
 use cryptoserve_bench::runner::{self, Plan};
 use cryptoserve_bench::setup::{SetupInputs, SetupKind};
+use cryptoserve_bench::soak::{self, SoakHeader, SoakOptions};
 
 /// Load benchmark: embedded, Redis, 3-backend cluster (TLS on every hop) and TLS-vs-plain
 /// setups (and an OpenBao dev server for the Transit comparison) driven by wrk on loopback.
@@ -40,6 +41,26 @@ struct Cli {
     /// then `bao` on PATH].
     #[arg(long, value_name = "PATH")]
     bao_binary: Option<PathBuf>,
+    /// Run the soak instead of the setups: the cluster under a mixed load at half of its
+    /// saturation, RSS per instance, 5xx and p99 per minute (benches/results/<date>-soak.md).
+    #[arg(long, conflicts_with_all = ["only", "quick", "duration"])]
+    soak: bool,
+    /// Minutes of paced load in the soak.
+    #[arg(long, value_name = "N", default_value_t = 10, requires = "soak",
+          value_parser = clap::value_parser!(u64).range(1..=1440))]
+    soak_minutes: u64,
+    /// Measured seconds of the soak's saturation probe.
+    #[arg(long, value_name = "SECS", default_value_t = 20, requires = "soak",
+          value_parser = clap::value_parser!(u64).range(1..=600))]
+    soak_probe_secs: u64,
+    /// Fixed crypto rate for the soak, req/s, instead of half the probed saturation (skips
+    /// the probe; to repeat a soak at the rate of an earlier one).
+    #[arg(long, value_name = "REQ_PER_SEC", requires = "soak")]
+    soak_rate: Option<f64>,
+    /// Connections of the soak's load generator.
+    #[arg(long, value_name = "N", default_value_t = 64, requires = "soak",
+          value_parser = clap::value_parser!(u64).range(1..=1024))]
+    soak_connections: u64,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -71,13 +92,37 @@ fn main() -> anyhow::Result<()> {
         startups: 5,
         stop: stop_on_signal(),
     };
-    let selected = selected_setups(&cli.only)?;
     let inputs = SetupInputs {
         server_binary,
         repo_root: repo_root.clone(),
         bao_binary: cli.bao_binary.clone(),
     };
     let load_before = machine::load_average();
+    let command = std::env::var("CRYPTOSERVE_BENCH_COMMAND")
+        .unwrap_or_else(|_| std::env::args().collect::<Vec<_>>().join(" "));
+    if cli.soak {
+        let options = SoakOptions {
+            minutes: cli.soak_minutes,
+            probe: Duration::from_secs(cli.soak_probe_secs),
+            rate: cli.soak_rate,
+            workers: usize::try_from(cli.soak_connections).unwrap_or(64),
+        };
+        let header = SoakHeader {
+            date: started_at.format("%Y-%m-%d").to_string(),
+            started_at: started_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            command,
+            machine: Machine::read(&repo_root),
+            load_average_before: load_before,
+        };
+        let report = soak::run(&inputs, &options, header, plan.stop).context("the soak")?;
+        let path = soak::write(&report, &repo_root.join("benches/results"))?;
+        eprintln!("wrote {}", path.display());
+        for line in report.verdict() {
+            eprintln!("soak check: {line}");
+        }
+        return Ok(());
+    }
+    let selected = selected_setups(&cli.only)?;
     let workdir = tempfile::Builder::new()
         .prefix("cryptoserve-bench-run-")
         .tempdir()
@@ -99,8 +144,6 @@ fn main() -> anyhow::Result<()> {
     std::fs::create_dir_all(&results_dir).context("creating benches/results")?;
     let plot_name = format!("{date}-latency.svg");
     plot::latency_vs_throughput(&results_dir.join(&plot_name), &setups)?;
-    let command = std::env::var("CRYPTOSERVE_BENCH_COMMAND")
-        .unwrap_or_else(|_| std::env::args().collect::<Vec<_>>().join(" "));
     let report = Report {
         date,
         started_at: started_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),

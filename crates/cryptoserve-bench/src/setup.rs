@@ -175,6 +175,9 @@ pub struct Running {
     pub token: String,
     /// Server and auxiliary processes.
     pub watch: Watch,
+    /// The auxiliary processes by name (`nginx` master, `redis`, `postgres` postmaster), for
+    /// the soak's per-process memory; empty outside the cluster setup.
+    pub named_auxiliary: Vec<(&'static str, u32)>,
     /// Redis port, when the setup has one (to count commands per request).
     pub redis_port: Option<u16>,
     /// The server software's own version line, when it is not CryptoServe (OpenBao).
@@ -278,6 +281,7 @@ pub fn start_embedded(kind: SetupKind, inputs: &SetupInputs, tls: bool) -> Resul
             servers: vec![server.pid()],
             auxiliary: redis_pid.into_iter().collect(),
         },
+        named_auxiliary: Vec::new(),
         redis_port: redis.as_ref().map(RedisServer::port),
         version: None,
         tls: tls.then(|| TlsTrust {
@@ -301,6 +305,14 @@ fn start_cluster(inputs: &SetupInputs) -> Result<Running> {
     })?;
     let state = cluster.state()?;
     let mut auxiliary: Vec<u32> = Vec::new();
+    let named_auxiliary: Vec<(&'static str, u32)> = [
+        ("nginx", state.nginx.pid),
+        ("redis", state.redis.pid),
+        ("postgres", state.postgres.pid),
+    ]
+    .into_iter()
+    .filter_map(|(name, pid)| Some((name, pid?)))
+    .collect();
     if let Some(master) = state.nginx.pid {
         auxiliary.push(master);
         auxiliary.extend(procstat::children(master));
@@ -325,6 +337,7 @@ fn start_cluster(inputs: &SetupInputs) -> Result<Running> {
             servers: cluster.backends().iter().filter_map(|b| b.pid()).collect(),
             auxiliary,
         },
+        named_auxiliary,
         redis_port,
         version: None,
         // The backends' own URLs are used directly (to see settings reach each of them), so
@@ -354,6 +367,7 @@ fn start_openbao(inputs: &SetupInputs) -> Result<Running> {
             servers: vec![server.pid()],
             auxiliary: Vec::new(),
         },
+        named_auxiliary: Vec::new(),
         redis_port: None,
         version: Some(server.version().to_owned()),
         tls: None,
