@@ -64,3 +64,5 @@ pub struct AdminApi;
 use super::resource;
 
 pub use crate::admin_audit::{audit_entry, audit_failure};
+/// The rate-limit policy bounds the admin routes check, public for the fuzz targets (`fuzz/`).
+pub use rate_limits::validate as validate_rate_limit_policy;

@@ -39,7 +39,9 @@ fn policy_body(policy: Policy) -> PolicyBody {
     }
 }
 
-fn validate(policy: PolicyBody) -> ApiResult<PolicyBody> {
+/// Refuses a policy outside the documented bounds (`requests_per_minute` and `burst_size`
+/// between 1 and their maximum).
+pub fn validate(policy: PolicyBody) -> ApiResult<PolicyBody> {
     if !(1..=MAX_REQUESTS_PER_MINUTE).contains(&policy.requests_per_minute) {
         return Err(ApiError::InvalidRequest(format!(
             "`requests_per_minute` must be between 1 and {MAX_REQUESTS_PER_MINUTE}"

@@ -33,7 +33,7 @@ pub fn parse_type(text: Option<&str>) -> Result<Algorithm, HttpResponse> {
 
 /// Refuses asking for exportable keys or plaintext backups: key material never leaves
 /// CryptoServe (it is derived on demand and never stored).
-pub(super) fn refuse_export(params: &Params) -> Result<(), HttpResponse> {
+pub fn refuse_export(params: &Params) -> Result<(), HttpResponse> {
     if params.boolean("exportable")? == Some(true) {
         return Err(bad_request(
             "exportable keys are not supported: CryptoServe never exports key material",
@@ -109,7 +109,7 @@ pub(super) async fn info_reply(
 
 /// The type and convergence a create (or an encrypt's upsert) asks for, refused as Vault
 /// refuses them; deletion and auto-rotation start off.
-pub(super) fn requested_definition(
+pub fn requested_definition(
     params: &Params,
     derived: bool,
     description: &str,

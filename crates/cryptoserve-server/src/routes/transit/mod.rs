@@ -34,6 +34,12 @@ mod reply;
 mod sys;
 
 pub use reply::PERMISSION_DENIED;
+// The pure steps of reading a request, public so the fuzz targets (`fuzz/`) run exactly
+// what the handlers run on untrusted input.
+pub use access::key_name;
+pub use items::{batch_status, check_contexts, ciphertext, key_version};
+pub use key_info::{parse_type, refuse_export, requested_definition};
+pub use params::{decode_base64, Params, Refusal};
 
 /// The Transit API's part of the API description (paths for the default mount `transit`).
 #[derive(Debug, utoipa::OpenApi)]
