@@ -33,8 +33,19 @@ pub fn audit_entry(
 }
 
 /// Records a refused admin action (best effort: the refusal itself is what the client sees)
-/// and hands the error back.
+/// and hands the error back. A refusal because the database is unavailable is not written
+/// there (the write would only wait out the pool's timeout a second time before failing
+/// too); it is logged with the request id instead.
 pub async fn audit_failure(state: &AppState, entry: AuditEntry, error: ApiError) -> ApiError {
+    if matches!(error, ApiError::ServiceUnavailable(_)) {
+        tracing::warn!(
+            action = %entry.action,
+            target = %entry.target,
+            actor = %entry.actor,
+            "admin action refused while the database is unavailable; not audited"
+        );
+        return error;
+    }
     let entry = entry
         .with_details(serde_json::json!({ "error": error.code() }))
         .failed();
