@@ -36,26 +36,10 @@ RUN apt-get update \
     && useradd --system --uid 10001 --gid 10001 --no-create-home --home-dir /nonexistent \
        --shell /usr/sbin/nologin cryptoserve
 
-# Probe for Docker/compose healthchecks without curl: bash's /dev/tcp, one HTTP/1.0 GET,
-# success only on a 200 status line. It asks the plain ops listener (CRYPTOSERVE_OPS_LISTEN),
-# which needs no TLS and no client certificate; without one it falls back to
-# CRYPTOSERVE_LISTEN, which only works while that listener is plain HTTP
-# (CRYPTOSERVE_TLS=off). Kubernetes probes use httpGet on the ops port and do not need it.
-COPY --chmod=0755 <<'SCRIPT' /usr/local/bin/cryptoserve-healthcheck
-#!/bin/bash
-# Usage: cryptoserve-healthcheck [path]   (default /health/live); exit 0 on HTTP 200.
-set -eu
-path="${1:-/health/live}"
-listen="${CRYPTOSERVE_OPS_LISTEN:-${CRYPTOSERVE_LISTEN:-0.0.0.0:8003}}"
-port="${listen##*:}"
-exec 3<>"/dev/tcp/127.0.0.1/${port}"
-printf "GET %s HTTP/1.0\r\nHost: localhost\r\n\r\n" "$path" >&3
-IFS= read -r -t 3 status <&3
-case "$status" in
-  "HTTP/1."?" 200 "*) exit 0 ;;
-  *) echo "unhealthy: ${status:-no answer}" >&2; exit 1 ;;
-esac
-SCRIPT
+# Probe for Docker/compose healthchecks without curl (bash's /dev/tcp; see the script). It asks
+# the plain ops listener (CRYPTOSERVE_OPS_LISTEN). Kubernetes probes use httpGet on the ops port
+# and do not need it. A file rather than a heredoc: Podman's builder (buildah < 1.33) has none.
+COPY --chmod=0755 docker/cryptoserve-healthcheck /usr/local/bin/cryptoserve-healthcheck
 
 COPY --from=builder /usr/local/bin/cryptoserve /usr/local/bin/cryptoserve
 
