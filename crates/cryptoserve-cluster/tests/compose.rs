@@ -29,6 +29,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 use support::api::{crypto_ok, Api};
+use support::harness::wait_until;
 use support::load::{Load, LoadConfig, Report};
 
 const CONTEXT: &str = "compose-drill";
@@ -96,6 +97,23 @@ impl Project {
         let mut full = vec!["compose"];
         full.extend_from_slice(args);
         checked(script(&self.name, &self.state, &full), args)
+    }
+
+    /// `docker compose up` with `backends` backends, waiting until all are healthy: starts
+    /// missing ones (also one that was killed), stops extra ones, leaves the rest alone.
+    fn scale(&self, backends: usize) {
+        let scale = format!("backend={backends}");
+        self.compose(&[
+            "up",
+            "--detach",
+            "--wait",
+            "--no-build",
+            "--pull",
+            "never",
+            "--no-recreate",
+            "--scale",
+            &scale,
+        ]);
     }
 
     /// `podman ARGS` with the runtime settings scripts/compose uses.
@@ -256,14 +274,6 @@ fn checked(output: Output, args: &[&str]) -> String {
     String::from_utf8_lossy(&output.stdout).into_owned()
 }
 
-fn wait_until(what: &str, timeout: Duration, mut done: impl FnMut() -> bool) {
-    let started = Instant::now();
-    while !done() {
-        assert!(started.elapsed() < timeout, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(500));
-    }
-}
-
 #[test]
 #[ignore = "needs root and Podman, and builds container images: run it with --ignored"]
 fn compose_topology_scales_and_survives_a_kill() {
@@ -319,20 +329,9 @@ fn up_with_three_backends(project: &Project) {
     let ready = project.runtime.block_on(project.admin.ready());
     assert_eq!(ready.status, 200, "readiness through nginx: {ready:?}");
 
-    // Limits out of the way: these drills measure availability, not limiting.
-    for dimension in ["ip", "identity", "context"] {
-        let answer = project
-            .runtime
-            .block_on(project.admin.raise_default_limit(dimension));
-        assert_eq!(
-            answer.status, 200,
-            "raising the {dimension} limit: {answer:?}"
-        );
-    }
-    let created = project
+    project
         .runtime
-        .block_on(project.admin.create_context(CONTEXT));
-    assert_eq!(created.status, 201, "{created:?}");
+        .block_on(project.admin.prepare_drill(CONTEXT));
 
     let encrypted = project.runtime.block_on(project.admin.send(
         reqwest::Method::POST,
@@ -369,24 +368,14 @@ fn scale_under_load(project: &Project) {
     let load = project.start_load("compose: scale 3 → 5 → 2");
     std::thread::sleep(Duration::from_secs(2));
     let started = Instant::now();
-    project.compose(&[
-        "up",
-        "--detach",
-        "--wait",
-        "--no-build",
-        "--pull",
-        "never",
-        "--no-recreate",
-        "--scale",
-        "backend=5",
-    ]);
+    project.scale(5);
     println!("  scaled to 5 in {:.1} s", started.elapsed().as_secs_f64());
     assert_eq!(project.containers("backend").len(), 5);
-    // nginx re-resolves `backend` every 5 s: the new replicas get requests without a reload.
+    // nginx re-resolves `backend` every 2 s: the new replicas get requests without a reload.
     let before = project.served();
     wait_until(
-        "requests on every new backend",
         Duration::from_secs(30),
+        "requests on every new backend",
         || {
             let now = project.served();
             now.iter()
@@ -395,17 +384,7 @@ fn scale_under_load(project: &Project) {
     );
     println!("  crypto requests per backend: {:?}", project.served());
     let started = Instant::now();
-    project.compose(&[
-        "up",
-        "--detach",
-        "--wait",
-        "--no-build",
-        "--pull",
-        "never",
-        "--no-recreate",
-        "--scale",
-        "backend=2",
-    ]);
+    project.scale(2);
     println!("  scaled to 2 in {:.1} s", started.elapsed().as_secs_f64());
     assert_eq!(project.containers("backend").len(), 2);
     std::thread::sleep(Duration::from_secs(6));
@@ -443,8 +422,8 @@ fn kill_under_load(project: &Project) {
     );
     let started = Instant::now();
     wait_until(
-        "the crashed backend restarted and healthy",
         Duration::from_secs(90),
+        "the crashed backend restarted and healthy",
         || restarts(project, crashed) > before && healthy(project, crashed),
     );
     let after = restarts(project, crashed);
@@ -483,17 +462,7 @@ fn kill_under_load(project: &Project) {
         "{killed} after docker kill"
     );
     let started = Instant::now();
-    project.compose(&[
-        "up",
-        "--detach",
-        "--wait",
-        "--no-build",
-        "--pull",
-        "never",
-        "--no-recreate",
-        "--scale",
-        "backend=2",
-    ]);
+    project.scale(2);
     assert!(healthy(project, killed), "{killed} after compose up");
     println!(
         "  {killed} killed: stayed exited (restart count {before}), compose up had it healthy in {:.1} s",

@@ -4,6 +4,7 @@
 //!
 //! Layout:
 //! - `cryptoserve.rs`: the real `cryptoserve` binary as a child process, with an admin token.
+//! - `exactness.rs`: the ±2 % admission bound rate-limit exactness tests hold counts to.
 //! - `net.rs`: free-port allocation and waiting for a port to accept connections.
 //! - `metrics.rs`: reading Prometheus `/metrics` text.
 //! - `postgres.rs`: a throwaway PostgreSQL cluster (runs as the `postgres` user when we are root,
@@ -17,6 +18,7 @@
 #![forbid(unsafe_code)]
 
 pub mod cryptoserve;
+pub mod exactness;
 pub mod metrics;
 pub mod net;
 pub mod nginx;

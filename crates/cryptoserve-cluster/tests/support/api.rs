@@ -83,6 +83,20 @@ impl Api {
         .await
     }
 
+    /// Every default limit out of the way (the drills measure availability), then the drill's
+    /// context created; panics if either is refused.
+    pub async fn prepare_drill(&self, context: &str) {
+        for dimension in ["ip", "identity", "context"] {
+            let answer = self.raise_default_limit(dimension).await;
+            assert_eq!(
+                answer.status, 200,
+                "raising the {dimension} limit: {answer:?}"
+            );
+        }
+        let answer = self.create_context(context).await;
+        assert_eq!(answer.status, 201, "creating the drill context: {answer:?}");
+    }
+
     pub async fn audit(&self) -> Answer {
         self.send(reqwest::Method::GET, "/api/admin/audit?limit=1000", None)
             .await

@@ -116,19 +116,7 @@ impl Drills {
 
 /// Limits out of the way (the drills measure availability), and the drill context.
 pub fn setup(drills: &Drills) {
-    for dimension in ["ip", "identity", "context"] {
-        let answer = drills
-            .runtime
-            .block_on(drills.admin.raise_default_limit(dimension));
-        assert_eq!(
-            answer.status, 200,
-            "raising the {dimension} limit: {answer:?}"
-        );
-    }
-    let answer = drills
-        .runtime
-        .block_on(drills.admin.create_context(CONTEXT));
-    assert_eq!(answer.status, 201, "creating the drill context: {answer:?}");
+    drills.runtime.block_on(drills.admin.prepare_drill(CONTEXT));
     // Every backend learns about the new context from the database; wait until each can use it.
     for index in drills.running() {
         let api = drills.backend_api(index);

@@ -8,6 +8,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use cryptoserve_testkit::exactness::AdmissionBound;
 use serde_json::json;
 
 /// One answered (or failed) request.
@@ -118,22 +119,17 @@ pub struct Exactness {
 }
 
 impl Exactness {
-    /// Counts `samples` of a load started on a full bucket of `rate_per_minute` and `burst`.
-    /// The first decision happened between the first send and the first answer, the last
-    /// one between the last send and the last answer, so the window lies between
-    /// `last send − first answer` and `last answer − first send`; a full bucket admits
-    /// `burst + rate × window` over it (docs/rate-limiting.md).
+    /// Counts `samples` of a load started on a full bucket of `rate_per_minute` and `burst`,
+    /// against the ±2 % bound of `cryptoserve_testkit::exactness`.
     pub fn of(samples: &[Sample], rate_per_minute: u32, burst: u32) -> Exactness {
         let count = |status: u16| samples.iter().filter(|s| s.status == status).count();
+        let bound = AdmissionBound::of(
+            samples.iter().map(|s| (s.sent, s.received)),
+            rate_per_minute,
+            burst,
+        )
+        .unwrap();
         let first_send = samples.iter().map(|s| s.sent).min().unwrap();
-        let last_send = samples.iter().map(|s| s.sent).max().unwrap();
-        let first_received = samples.iter().map(|s| s.received).min().unwrap();
-        let last_received = samples.iter().map(|s| s.received).max().unwrap();
-        let shortest = last_send.saturating_duration_since(first_received);
-        let longest = last_received.duration_since(first_send);
-        let expected = |window: Duration| {
-            f64::from(burst) + f64::from(rate_per_minute) / 60.0 * window.as_secs_f64()
-        };
         let (admitted, denied) = (count(200), count(429));
         let mut max_idle = Duration::ZERO;
         let mut covered_until = first_send;
@@ -145,11 +141,11 @@ impl Exactness {
             admitted,
             denied,
             failed: samples.len() - admitted - denied,
-            low: expected(shortest) * 0.98,
-            high: expected(longest) * 1.02,
-            nominal: (expected(shortest) + expected(longest)) / 2.0,
-            shortest,
-            longest,
+            low: bound.low,
+            high: bound.high,
+            nominal: bound.nominal,
+            shortest: bound.shortest,
+            longest: bound.longest,
             max_idle,
         }
     }

@@ -9,6 +9,7 @@
 
 use std::time::{Duration, Instant};
 
+use cryptoserve_testkit::exactness::{self, AdmissionBound};
 use cryptoserve_testkit::redis::{RedisCluster, RedisOptions, RedisServer};
 
 use crate::helpers::{blocking, encrypt, fallback_decisions, serial, Fleet};
@@ -70,16 +71,14 @@ async fn admitted_across_three_instances(redis_url: String, label: &str) {
     assert!(odd.is_empty(), "{label}: requests not decided: {odd:?}");
     let admitted = count(&samples, 200);
     let denied = count(&samples, 429);
-    let first_send = samples.iter().map(|s| s.sent).min().unwrap();
-    let last_send = samples.iter().map(|s| s.sent).max().unwrap();
-    let first_received = samples.iter().map(|s| s.received).min().unwrap();
-    let last_received = samples.iter().map(|s| s.received).max().unwrap();
-    let shortest = last_send.saturating_duration_since(first_received);
-    let longest = last_received.duration_since(first_send);
-    let expected = |window: Duration| {
-        f64::from(BURST) + f64::from(RATE_PER_MINUTE) / 60.0 * window.as_secs_f64()
-    };
-    let (low, high) = (expected(shortest) * 0.98, expected(longest) * 1.02);
+    let bound = AdmissionBound::of(
+        samples.iter().map(|s| (s.sent, s.received)),
+        RATE_PER_MINUTE,
+        BURST,
+    )
+    .unwrap();
+    let (shortest, longest, low, high) = (bound.shortest, bound.longest, bound.low, bound.high);
+    let expected = |window: Duration| exactness::admitted(RATE_PER_MINUTE, BURST, window);
     println!(
         "exactness[{label}]: admitted {admitted}, denied {denied}, window {:.3}-{:.3} s, \
          expected {:.1}-{:.1} (nominal {:.0} for {} s); bounds ±2 %: {low:.1}-{high:.1}",
