@@ -13,10 +13,10 @@
 //! 4. uid 10001 and a read-only root filesystem in the backends;
 //! 5. `docker compose down` leaves no container, network or volume of the project behind.
 //!
-//! Ignored by default: it needs root, Podman, and on a fresh machine about a quarter of an
-//! hour to build the images. Run it explicitly (not in `scripts/test` yet:
-//! `docs/operations/compose.md`):
-//! `cargo test -p cryptoserve-cluster --test compose -- --ignored --nocapture`.
+//! Ignored by `cargo test --workspace`: it needs root, Podman, and on a fresh machine about a
+//! quarter of an hour to build the images. `scripts/test` runs it as its last step, and so can
+//! you: `cargo test -p cryptoserve-cluster --test compose -- --ignored --nocapture`
+//! (`docs/operations/compose.md`).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod support;
