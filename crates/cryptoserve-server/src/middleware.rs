@@ -13,9 +13,7 @@ use actix_web::{HttpMessage, HttpResponse};
 
 use crate::error::ApiError;
 
-/// The target of the one line logged per request. Operators who rely on metrics can drop the
-/// line without losing other events: `RUST_LOG=info,cryptoserve::access=off`.
-pub const ACCESS_LOG_TARGET: &str = "cryptoserve::access";
+pub use crate::telemetry::ACCESS_LOG_TARGET;
 
 /// The largest request header section answered normally: the header fields (`name: value` and
 /// the line end, as sent) together. Larger ones get a JSON 431 before any handler, rate limit or
@@ -117,17 +115,15 @@ fn observe(response: &ServiceResponse<BoxBody>, id: &str, started: std::time::In
     let context = extensions
         .get::<crate::routes::crypto::LoggedContext>()
         .map(|c| c.0.as_str());
-    tracing::info!(
-        target: ACCESS_LOG_TARGET,
-        request_id = %id,
-        method = %method,
-        route = %route,
-        status = status.as_u16(),
-        latency_ms = latency.as_secs_f64() * 1000.0,
-        identity = identity.unwrap_or("-"),
-        context = context.unwrap_or("-"),
-        "request completed"
-    );
+    crate::telemetry::log_access(&crate::telemetry::AccessRecord {
+        request_id: id,
+        method,
+        route,
+        status: status.as_u16(),
+        latency,
+        identity: identity.unwrap_or("-"),
+        context: context.unwrap_or("-"),
+    });
 }
 
 /// Re-renders any error response in the one JSON shape, with the request id.
