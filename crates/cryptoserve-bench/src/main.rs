@@ -9,12 +9,17 @@ use std::time::{Duration, Instant};
 use anyhow::Context as _;
 use clap::Parser;
 
+use cryptoserve_bench::floor;
 use cryptoserve_bench::machine::{self, Machine};
 use cryptoserve_bench::plot;
 use cryptoserve_bench::report::Report;
 use cryptoserve_bench::runner::{self, Plan};
 use cryptoserve_bench::setup::{SetupInputs, SetupKind};
 use cryptoserve_bench::soak::{self, SoakHeader, SoakOptions};
+use cryptoserve_bench::targets;
+
+/// `--only`'s name for the floor comparison.
+const FLOOR: &str = "floor";
 
 /// Load benchmark: embedded, Redis, 3-backend cluster (TLS on every hop) and TLS-vs-plain
 /// setups (and an OpenBao dev server for the Transit comparison) driven by wrk on loopback.
@@ -33,17 +38,26 @@ struct Cli {
     /// Repository root (nginx.scale.conf, benches/results) [default: current directory].
     #[arg(long, default_value = ".")]
     repo_root: PathBuf,
-    /// Only these setups (comma-separated: embedded,redis,redis_unleased,openbao,cluster,tls)
-    /// [default: all].
+    /// Only these setups (comma-separated: embedded,redis,redis_unleased,openbao,cluster,tls),
+    /// and `floor`: embedded, redis and redis_unleased against the floor server in
+    /// alternating rounds [default: all, floor included].
     #[arg(long, value_delimiter = ',')]
     only: Vec<String>,
+    /// Rounds of the floor comparison (each: the floor and ours, one run each, per pair and
+    /// concurrency).
+    #[arg(long, value_name = "N", default_value_t = 3,
+          value_parser = clap::value_parser!(u32).range(1..=50))]
+    rounds: u32,
+    /// The `cryptoserve-floor` binary [default: next to this binary].
+    #[arg(long, value_name = "PATH")]
+    floor_binary: Option<PathBuf>,
     /// OpenBao's `bao` for the openbao setup [default: the venv scripts/bench-load installs,
     /// then `bao` on PATH].
     #[arg(long, value_name = "PATH")]
     bao_binary: Option<PathBuf>,
     /// Run the soak instead of the setups: the cluster under a mixed load at half of its
     /// saturation, RSS per instance, 5xx and p99 per minute (benches/results/<date>-soak.md).
-    #[arg(long, conflicts_with_all = ["only", "quick", "duration"])]
+    #[arg(long, conflicts_with_all = ["only", "quick", "duration", "rounds"])]
     soak: bool,
     /// Minutes of paced load in the soak.
     #[arg(long, value_name = "N", default_value_t = 10, requires = "soak",
@@ -92,10 +106,17 @@ fn main() -> anyhow::Result<()> {
         startups: 5,
         stop: stop_on_signal(),
     };
+    let floor_binary = match cli.floor_binary.clone() {
+        Some(path) => path,
+        None => std::env::current_exe()
+            .context("locating this binary")?
+            .with_file_name("cryptoserve-floor"),
+    };
     let inputs = SetupInputs {
         server_binary,
         repo_root: repo_root.clone(),
         bao_binary: cli.bao_binary.clone(),
+        floor_binary,
     };
     let load_before = machine::load_average();
     let command = std::env::var("CRYPTOSERVE_BENCH_COMMAND")
@@ -122,7 +143,7 @@ fn main() -> anyhow::Result<()> {
         }
         return Ok(());
     }
-    let selected = selected_setups(&cli.only)?;
+    let (selected, with_floor) = selected_setups(&cli.only)?;
     let workdir = tempfile::Builder::new()
         .prefix("cryptoserve-bench-run-")
         .tempdir()
@@ -136,6 +157,18 @@ fn main() -> anyhow::Result<()> {
             .with_context(|| format!("the {} setup", kind.name()))?;
         setups.push(result);
     }
+    let floor = if with_floor {
+        eprintln!(
+            "floor: embedded, redis and redis_unleased against the floor, {} rounds",
+            cli.rounds
+        );
+        Some(
+            floor::compare::measure(&inputs, &plan, workdir.path(), cli.rounds)
+                .context("the floor comparison")?,
+        )
+    } else {
+        None
+    };
     eprintln!("start to ready");
     let startup = runner::start_to_ready(&inputs, &plan).context("start-to-ready timing")?;
 
@@ -157,6 +190,7 @@ fn main() -> anyhow::Result<()> {
         wrk_threads: plan.threads,
         elapsed_secs: started.elapsed().as_secs_f64(),
         setups,
+        floor,
         startup,
         plot: plot_name,
     };
@@ -167,26 +201,39 @@ fn main() -> anyhow::Result<()> {
         report.date,
         report.elapsed_secs
     );
+    for check in targets::checks::checks(&report) {
+        eprintln!(
+            "target: {}: {} ({})",
+            check.target,
+            check.verdict.label(),
+            check.this_run
+        );
+    }
     Ok(())
 }
 
-/// The setups `--only` names, in run order (all when it names none); an unknown name is an
-/// error rather than a silently shorter run.
-fn selected_setups(only: &[String]) -> anyhow::Result<Vec<SetupKind>> {
+/// The setups `--only` names, in run order (all when it names none), and whether it names
+/// the floor comparison (`floor`, also part of a run without `--only`); an unknown name is
+/// an error rather than a silently shorter run.
+fn selected_setups(only: &[String]) -> anyhow::Result<(Vec<SetupKind>, bool)> {
     if let Some(unknown) = only
         .iter()
-        .find(|name| SetupKind::from_name(name).is_none())
+        .find(|name| *name != FLOOR && SetupKind::from_name(name).is_none())
     {
         let known: Vec<&str> = SetupKind::ALL.iter().map(|kind| kind.name()).collect();
         anyhow::bail!(
-            "--only: unknown setup `{unknown}` (known: {})",
+            "--only: unknown setup `{unknown}` (known: {}, {FLOOR})",
             known.join(", ")
         );
     }
-    Ok(SetupKind::ALL
+    let setups = SetupKind::ALL
         .into_iter()
         .filter(|kind| only.is_empty() || only.iter().any(|name| name == kind.name()))
-        .collect())
+        .collect();
+    Ok((
+        setups,
+        only.is_empty() || only.iter().any(|name| name == FLOOR),
+    ))
 }
 
 /// A flag set by Ctrl-C or SIGTERM. The runner checks it before every wrk run and returns an

@@ -6,19 +6,24 @@ use plotters::prelude::*;
 
 use crate::error::{BenchError, Result};
 use crate::runner::SetupResult;
+use crate::wrk::Latency;
 
-/// Draws p50 and p99 latency against achieved throughput for every swept setup.
+/// Draws p50 and p99 latency (from the due time) against achieved throughput for every swept
+/// setup; saturated points have no latency and are left out.
 pub fn latency_vs_throughput(path: &Path, setups: &[SetupResult]) -> Result<()> {
     let swept: Vec<&SetupResult> = setups.iter().filter(|s| !s.sweep.is_empty()).collect();
+    let kept = |s: &SetupResult| -> Vec<(f64, Latency)> {
+        s.sweep
+            .iter()
+            .filter_map(|p| Some((p.achieved_rps, p.latency?)))
+            .collect()
+    };
     let max_rps = swept
         .iter()
         .flat_map(|s| s.sweep.iter().map(|p| p.achieved_rps))
         .fold(1.0, f64::max);
-    let latencies = swept.iter().flat_map(|s| {
-        s.sweep
-            .iter()
-            .flat_map(|p| [p.latency.p50_ms, p.latency.p99_ms])
-    });
+    let all_kept: Vec<(f64, Latency)> = swept.iter().flat_map(|s| kept(s)).collect();
+    let latencies = all_kept.iter().flat_map(|(_, l)| [l.p50_ms, l.p99_ms]);
     let max_ms = latencies.clone().fold(1.0, f64::max);
     let min_ms = latencies.fold(max_ms, f64::min).max(0.01);
     let plot_err = |error: &dyn std::fmt::Display| BenchError::Plot(error.to_string());
@@ -27,7 +32,7 @@ pub fn latency_vs_throughput(path: &Path, setups: &[SetupResult]) -> Result<()> 
     root.fill(&WHITE).map_err(|e| plot_err(&e))?;
     let mut chart = ChartBuilder::on(&root)
         .caption(
-            "encrypt 256 B: latency vs achieved throughput (wrk, paced)",
+            "encrypt 256 B: latency from due time vs achieved throughput (constant rate)",
             ("sans-serif", 20),
         )
         .margin(15)
@@ -48,15 +53,14 @@ pub fn latency_vs_throughput(path: &Path, setups: &[SetupResult]) -> Result<()> 
     for (index, setup) in swept.iter().enumerate() {
         let color = palette.get(index % palette.len()).copied().unwrap_or(BLACK);
         let name = setup.setup.name();
-        let p50: Vec<(f64, f64)> = setup
-            .sweep
+        let points = kept(setup);
+        let p50: Vec<(f64, f64)> = points
             .iter()
-            .map(|p| (p.achieved_rps, p.latency.p50_ms.max(min_ms)))
+            .map(|(rps, l)| (*rps, l.p50_ms.max(min_ms)))
             .collect();
-        let p99: Vec<(f64, f64)> = setup
-            .sweep
+        let p99: Vec<(f64, f64)> = points
             .iter()
-            .map(|p| (p.achieved_rps, p.latency.p99_ms.max(min_ms)))
+            .map(|(rps, l)| (*rps, l.p99_ms.max(min_ms)))
             .collect();
         chart
             .draw_series(LineSeries::new(p50.clone(), color.stroke_width(2)))

@@ -10,6 +10,19 @@ pub struct RedisCounters {
     pub scripts: u64,
 }
 
+/// The counters of the Redis on `127.0.0.1:port` so far (via `redis-cli`); `None` when it
+/// cannot be asked.
+pub fn read(port: u16) -> Option<RedisCounters> {
+    let output = std::process::Command::new("redis-cli")
+        .args(["-h", "127.0.0.1", "-p", &port.to_string()])
+        .args(["INFO", "commandstats"])
+        .output()
+        .ok()?;
+    Some(RedisCounters::parse(&String::from_utf8_lossy(
+        &output.stdout,
+    )))
+}
+
 impl RedisCounters {
     /// Sums the `calls=` of `INFO commandstats` output, leaving out `INFO` itself.
     pub fn parse(info: &str) -> RedisCounters {

@@ -6,9 +6,11 @@ use std::path::Path;
 use serde::Serialize;
 
 use crate::error::{io_err, Result};
+use crate::floor::FloorResult;
 use crate::machine::Machine;
-use crate::runner::{SetupResult, StartupResult, PACE_MS};
+use crate::runner::{SetupResult, StartupResult};
 use crate::setup::SetupKind;
+use crate::sweep::{CONNECTIONS, SATURATION_TOLERANCE};
 
 /// One benchmark run.
 #[derive(Debug, Clone, Serialize)]
@@ -37,6 +39,8 @@ pub struct Report {
     pub elapsed_secs: f64,
     /// Per setup.
     pub setups: Vec<SetupResult>,
+    /// CryptoServe against the floor, when it ran.
+    pub floor: Option<FloorResult>,
     /// Start-to-ready timing.
     pub startup: StartupResult,
     /// File name of the plot, next to the report.
@@ -99,6 +103,9 @@ impl Report {
             m.cores
         );
         crate::targets::write(self, &mut md);
+        if let Some(floor) = &self.floor {
+            crate::floor::report_md::write(floor, &mut md);
+        }
         for setup in &self.setups {
             self.setup_section(&mut md, setup);
         }
@@ -153,28 +160,37 @@ impl Report {
         }
         let _ = writeln!(
             md,
-            "Encrypt 256 B at fixed offered rates (saturation {:.0} req/s; wrk `delay()` = {PACE_MS} ms per \
-             connection, see `crates/cryptoserve-bench/src/runner.rs`; plot: `{}`):\n",
-            setup.encrypt_saturation_rps, self.plot
+            "Encrypt 256 B at constant offered rates (saturation {:.0} req/s, the best wrk rate \
+             above): the bench's open-loop client on up to {CONNECTIONS} connections, latency \
+             from each request's due time (see `crates/cryptoserve-bench/src/sweep.rs`; plot: \
+             `{}`). A point whose achieved rate is more than {:.0} % below the offered one is \
+             saturated: its latency would only measure the queue and is not given.\n",
+            setup.encrypt_saturation_rps,
+            self.plot,
+            SATURATION_TOLERANCE * 100.0
         );
         let _ = writeln!(
             md,
-            "| offered | conns | achieved req/s | p50 ms | p95 ms | p99 ms | max ms | errors |"
+            "| offered | achieved req/s | p50 ms | p95 ms | p99 ms | max ms | errors |"
         );
-        let _ = writeln!(md, "|--:|--:|--:|--:|--:|--:|--:|--:|");
+        let _ = writeln!(md, "|--:|--:|--:|--:|--:|--:|--:|");
         for p in &setup.sweep {
+            let latency = p.latency.map_or_else(
+                || "saturated | – | – | –".to_owned(),
+                |l| {
+                    format!(
+                        "{:.2} | {:.2} | {:.2} | {:.1}",
+                        l.p50_ms, l.p95_ms, l.p99_ms, l.max_ms
+                    )
+                },
+            );
             let _ = writeln!(
                 md,
-                "| {:.0} % ({:.0}/s) | {} | {:.0} | {:.2} | {:.2} | {:.2} | {:.1} | {} |",
+                "| {:.0} % ({:.0}/s) | {:.0} | {latency} | {} |",
                 p.fraction * 100.0,
                 p.offered_rps,
-                p.connections,
                 p.achieved_rps,
-                p.latency.p50_ms,
-                p.latency.p95_ms,
-                p.latency.p99_ms,
-                p.latency.max_ms,
-                p.errors.total()
+                p.errors()
             );
         }
         md.push('\n');

@@ -1,16 +1,6 @@
 //! Running the measurements: per setup, every scenario at every concurrency (warm-up, then a
-//! measured run with `/proc` sampling), the fixed-rate sweep, and start-to-ready timing.
-//!
-//! # The fixed-rate sweep
-//!
-//! wrk cannot hold a request rate and Debian has no wrk2, so the sweep paces wrk with its Lua
-//! `delay()` hook: every connection waits [`PACE_MS`] before each request, and the number of
-//! connections sets the offered rate, `connections × 1000 / PACE_MS` per second at most. A
-//! connection that is still waiting for an answer sends nothing, so near saturation the
-//! achieved rate falls below the offered one; the plot therefore uses the *achieved* rate on
-//! its x axis. Latency is measured from the moment a request is written, so, unlike wrk2, it
-//! does not include time a request would have queued behind a slow one (no coordinated-
-//! omission correction): tail figures past saturation are optimistic.
+//! measured run with `/proc` sampling), the constant-rate sweep (`crate::sweep`), and
+//! start-to-ready timing.
 
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -22,17 +12,17 @@ use serde::Serialize;
 use crate::api::Api;
 use crate::error::{io_err, BenchError, Result};
 use crate::procstat::Sampler;
+use crate::procstat::Watch;
 use crate::redis_counters::RedisCounters;
 use crate::scenario::{self, Scenario, CONCURRENCIES, CONTEXT, ENCRYPT_256};
 use crate::server::EmbeddedServer;
 use crate::setup::{Running, SetupInputs, SetupKind};
-use crate::wrk::{self, Errors, Latency, WrkResult, WrkRun};
+use crate::sweep::SweepPoint;
+use crate::wrk::{self, WrkResult, WrkRun};
 
-/// Per-connection pause between requests in the fixed-rate sweep.
-pub const PACE_MS: u32 = 10;
 /// Pause before each warm-up and sweep step: a server may still be draining requests that
 /// wrk abandoned when the previous run ended (a batch at c=64 queues seconds of work).
-const SETTLE: Duration = Duration::from_millis(500);
+pub(crate) const SETTLE: Duration = Duration::from_millis(500);
 
 /// How long and how hard to run.
 #[derive(Debug, Clone)]
@@ -96,21 +86,16 @@ pub struct ScenarioResult {
     pub ratio_to_plain: Option<f64>,
 }
 
-/// One step of the fixed-rate sweep.
-#[derive(Debug, Clone, Serialize)]
-pub struct SweepPoint {
-    /// Fraction of the saturation rate offered.
-    pub fraction: f64,
-    /// Offered rate, requests/s.
-    pub offered_rps: f64,
-    /// Connections used to offer it.
-    pub connections: u32,
-    /// Achieved rate, requests/s.
-    pub achieved_rps: f64,
-    /// Latency at that rate.
-    pub latency: Latency,
-    /// Errors at that rate.
-    pub errors: Errors,
+/// Where a measured run sends its load and what it watches meanwhile: a setup
+/// ([`Running::target`]) or the floor.
+#[derive(Debug, Clone, Copy)]
+pub struct Target<'a> {
+    /// Base URL wrk loads.
+    pub url: &'a str,
+    /// Processes whose RSS and CPU are sampled.
+    pub watch: &'a Watch,
+    /// The setup's Redis, whose commands are counted per request.
+    pub redis_port: Option<u16>,
 }
 
 /// Everything measured in one setup.
@@ -126,7 +111,7 @@ pub struct SetupResult {
     pub results: Vec<ScenarioResult>,
     /// Encrypt-256 saturation: the best rps of its two concurrencies.
     pub encrypt_saturation_rps: f64,
-    /// Fixed-rate sweep of encrypt 256 B (empty when not swept).
+    /// Constant-rate sweep of encrypt 256 B (empty when not swept).
     pub sweep: Vec<SweepPoint>,
 }
 
@@ -172,7 +157,13 @@ pub fn measure_setup(
         for concurrency in CONCURRENCIES {
             plan.check_stop()?;
             eprintln!("  {} {} c={concurrency}", kind.name(), scenario.name);
-            results.push(measure(&running, plan, &dir, scenario, concurrency)?);
+            results.push(measure(
+                &running.target(),
+                plan,
+                &dir,
+                scenario,
+                concurrency,
+            )?);
         }
     }
     for concurrency in CONCURRENCIES {
@@ -200,7 +191,7 @@ pub fn measure_setup(
     let encrypt = scenarios.iter().find(|s| s.name == ENCRYPT_256);
     let sweep = match (sweep, encrypt) {
         (true, Some(encrypt)) if encrypt_saturation_rps > 0.0 => {
-            run_sweep(&running, plan, &dir, encrypt, encrypt_saturation_rps)?
+            crate::sweep::run(&running, plan, encrypt, encrypt_saturation_rps)?
         }
         _ => Vec::new(),
     };
@@ -254,16 +245,16 @@ fn prepare_openbao(running: &Running, dir: &Path) -> Result<(Api, Vec<Scenario>)
 /// One scenario at one concurrency: a warm-up run, then the measured run with `/proc`
 /// sampling and Redis counters.
 pub(crate) fn measure(
-    running: &Running,
+    target: &Target<'_>,
     plan: &Plan,
     dir: &Path,
     scenario: &Scenario,
     concurrency: u32,
 ) -> Result<ScenarioResult> {
     let script = dir.join(format!("{}.lua", scenario.name));
-    wrk::write_script(&script, &scenario.request, None)?;
+    wrk::write_script(&script, &scenario.request)?;
     let mut run = WrkRun {
-        base_url: running.url.clone(),
+        base_url: target.url.to_owned(),
         script,
         path: scenario.request.path.clone(),
         threads: plan.threads,
@@ -273,11 +264,12 @@ pub(crate) fn measure(
     std::thread::sleep(SETTLE);
     wrk::run(&run, dir)?;
     run.duration = plan.duration;
-    let redis_before = running.redis_counters();
-    let sampler = Sampler::start(&running.watch);
+    let redis_counters = || target.redis_port.and_then(crate::redis_counters::read);
+    let redis_before = redis_counters();
+    let sampler = Sampler::start(target.watch);
     let result = wrk::run(&run, dir)?;
     let usage = sampler.finish();
-    let redis_after = running.redis_counters();
+    let redis_after = redis_counters();
     let thousands = (result.requests as f64 / 1000.0).max(f64::MIN_POSITIVE);
     let per_request = |count: fn(&RedisCounters) -> u64| match (&redis_before, &redis_after) {
         (Some(before), Some(after)) if result.requests > 0 => {
@@ -300,49 +292,6 @@ pub(crate) fn measure(
         round: None,
         ratio_to_plain: None,
     })
-}
-
-fn run_sweep(
-    running: &Running,
-    plan: &Plan,
-    dir: &Path,
-    encrypt: &Scenario,
-    saturation_rps: f64,
-) -> Result<Vec<SweepPoint>> {
-    let script = dir.join("encrypt_256_paced.lua");
-    wrk::write_script(&script, &encrypt.request, Some(PACE_MS))?;
-    let mut points = Vec::new();
-    for &fraction in &plan.sweep_fractions {
-        plan.check_stop()?;
-        std::thread::sleep(SETTLE);
-        let offered = saturation_rps * fraction;
-        let connections = ((offered * f64::from(PACE_MS) / 1000.0).ceil() as u32).max(plan.threads);
-        eprintln!(
-            "  {} sweep {:.0} % ({connections} connections)",
-            running.kind.name(),
-            fraction * 100.0
-        );
-        let result = wrk::run(
-            &WrkRun {
-                base_url: running.url.clone(),
-                script: script.clone(),
-                path: encrypt.request.path.clone(),
-                threads: plan.threads,
-                connections,
-                duration: plan.sweep_duration,
-            },
-            dir,
-        )?;
-        points.push(SweepPoint {
-            fraction,
-            offered_rps: f64::from(connections) * 1000.0 / f64::from(PACE_MS),
-            connections,
-            achieved_rps: result.requests_per_sec,
-            latency: result.latency,
-            errors: result.errors,
-        });
-    }
-    Ok(points)
 }
 
 /// Times `plan.startups` starts of the embedded default on fresh data dirs, then as many on

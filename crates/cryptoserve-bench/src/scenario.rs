@@ -22,6 +22,10 @@ pub const CONCURRENCIES: [u32; 2] = [16, 64];
 pub const ENCRYPT_256: &str = "encrypt_256";
 /// Transit encrypt 256 B, in CryptoServe and in OpenBao.
 pub const TRANSIT_ENCRYPT_256: &str = "transit_encrypt_256";
+/// Decrypt of a 256 B plaintext's ciphertext.
+pub const DECRYPT_256: &str = "decrypt_256";
+/// Encrypt 16 KiB.
+pub const ENCRYPT_16K: &str = "encrypt_16k";
 /// CryptoServe's ceiling: `/health/live`.
 pub const HEALTH_LIVE: &str = "health_live";
 /// OpenBao's ceiling: `/v1/sys/health`.
@@ -75,13 +79,13 @@ pub fn all(dir: &Path, token: &str, ciphertext: &str) -> Result<Vec<Scenario>> {
         )?,
         transit_encrypt_256(dir, token, CONTEXT)?,
         native(
-            "decrypt_256",
+            DECRYPT_256,
             "POST /api/v1/crypto/decrypt of a 256 B plaintext's ciphertext",
             "/api/v1/crypto/decrypt",
             json!({ "context": CONTEXT, "ciphertext": ciphertext }),
         )?,
         native(
-            "encrypt_16k",
+            ENCRYPT_16K,
             "POST /api/v1/crypto/encrypt, 16 KiB plaintext",
             "/api/v1/crypto/encrypt",
             json!({ "context": CONTEXT, "plaintext": encode(16 * 1024) }),

@@ -132,13 +132,15 @@ impl Drop for EmbeddedServer {
     }
 }
 
-/// `cryptoserve --data-dir D` with only `PATH` from our environment, plus `env`.
+/// `cryptoserve --data-dir D` with only `PATH` from our environment, JSON logs, plus `env`.
 fn base_command(binary: &Path, data_dir: &Path, env: &[(String, String)]) -> Command {
     let mut command = Command::new(binary);
     command.env_clear();
     if let Some(path) = std::env::var_os("PATH") {
         command.env("PATH", path);
     }
+    // The production log format: every figure is taken with JSON lines and the access line on.
+    command.env("CRYPTOSERVE_LOG_FORMAT", "json");
     command.envs(env.iter().map(|(name, value)| (name, value)));
     command.arg("--data-dir").arg(data_dir).stdin(Stdio::null());
     command

@@ -18,7 +18,6 @@
 //! Dropping a [`Running`] stops every process the setup started.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use cryptoserve_cluster::{Cluster, ClusterOptions};
 use cryptoserve_testkit::redis::{RedisOptions, RedisServer};
@@ -160,6 +159,8 @@ pub struct SetupInputs {
     pub repo_root: PathBuf,
     /// `--bao-binary`, if given; otherwise [`OpenBaoServer::locate`] looks for `bao`.
     pub bao_binary: Option<PathBuf>,
+    /// The `cryptoserve-floor` binary ([`crate::floor`]).
+    pub floor_binary: PathBuf,
 }
 
 /// A started setup: where to send load, with which token, and which processes to watch.
@@ -219,15 +220,16 @@ impl Running {
 
     /// Redis counters so far, from `INFO commandstats` (without `INFO` itself).
     pub fn redis_counters(&self) -> Option<RedisCounters> {
-        let port = self.redis_port?;
-        let output = Command::new("redis-cli")
-            .args(["-h", "127.0.0.1", "-p", &port.to_string()])
-            .args(["INFO", "commandstats"])
-            .output()
-            .ok()?;
-        Some(RedisCounters::parse(&String::from_utf8_lossy(
-            &output.stdout,
-        )))
+        crate::redis_counters::read(self.redis_port?)
+    }
+
+    /// Where measured runs send load, and what they watch.
+    pub fn target(&self) -> crate::runner::Target<'_> {
+        crate::runner::Target {
+            url: &self.url,
+            watch: &self.watch,
+            redis_port: self.redis_port,
+        }
     }
 
     /// Whether the setup's processes are still there (in case one crashed mid-run).

@@ -65,8 +65,13 @@ pub fn measure(inputs: &SetupInputs, plan: &Plan, workdir: &Path) -> Result<Setu
                 plan.check_stop()?;
                 let name = side.name(ENCRYPT_256, ENCRYPT_256_TLS);
                 eprintln!("  tls {name} round {round} c={concurrency}");
-                let mut result =
-                    runner::measure(&side.running, plan, &side.dir, &side.encrypt, concurrency)?;
+                let mut result = runner::measure(
+                    &side.running.target(),
+                    plan,
+                    &side.dir,
+                    &side.encrypt,
+                    concurrency,
+                )?;
                 result.scenario = name;
                 result.round = Some(round);
                 pair.push(result);
@@ -81,7 +86,7 @@ pub fn measure(inputs: &SetupInputs, plan: &Plan, workdir: &Path) -> Result<Setu
             let scenario = side.new_connection_scenario();
             eprintln!("  tls {} c={concurrency}", scenario.name);
             pair.push(runner::measure(
-                &side.running,
+                &side.running.target(),
                 plan,
                 &side.dir,
                 &scenario,

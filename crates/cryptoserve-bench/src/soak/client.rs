@@ -1,6 +1,8 @@
-//! The soak's load generator: a fixed pool of workers on keep-alive HTTPS connections
-//! (reqwest over rustls, through nginx), either paced to a constant rate or, for the
-//! saturation probe, sending back to back.
+//! The bench's constant-rate load generator, built for the soak and used by the load
+//! benchmark's fixed-rate sweep too (`crate::sweep`): a fixed pool of workers on keep-alive
+//! connections (reqwest; HTTPS over rustls through nginx in the cluster, plain HTTP to an
+//! embedded server), either paced to a constant rate or, for the saturation probe, sending
+//! back to back. What they send is a [`Traffic`]: the soak's mix, or one request.
 //!
 //! Paced: workers share one ticket counter ([`super::pacing`]); a free worker takes the next
 //! ticket, sleeps until it is due, sends it, and records its latency from the *due* time and,
@@ -22,7 +24,7 @@ use crate::api::TlsTrust;
 use crate::error::{BenchError, Result};
 
 use super::memory::{self, Series, Tracked};
-use super::mix::{self, CryptoKind, CryptoRequests, Prepared};
+use super::mix::{self, Prepared, Traffic};
 use super::pacing::{minute_of, Pace};
 use super::stats::{Class, Outcome, Recorder};
 
@@ -37,7 +39,7 @@ pub struct Driver {
     client: reqwest::Client,
     base_url: String,
     token: String,
-    crypto: CryptoRequests,
+    traffic: Traffic,
     workers: usize,
     stop: Arc<AtomicBool>,
 }
@@ -92,12 +94,13 @@ impl LoadResult {
 }
 
 impl Driver {
-    /// A client trusting only `ca` (nginx's certificate), `workers` connections at most.
+    /// A client sending `traffic` on `workers` connections at most; over HTTPS it trusts only
+    /// `ca` (nginx's certificate).
     pub fn new(
         base_url: &str,
         token: &str,
-        ca: &TlsTrust,
-        crypto: CryptoRequests,
+        ca: Option<&TlsTrust>,
+        traffic: Traffic,
         workers: usize,
         stop: Arc<AtomicBool>,
     ) -> Result<Driver> {
@@ -106,18 +109,19 @@ impl Driver {
             .http1_only()
             .tcp_nodelay(true)
             .pool_max_idle_per_host(workers + 1);
-        let client = ca
-            .apply(builder)?
-            .build()
-            .map_err(|error| BenchError::Http {
-                what: "building the soak client".into(),
-                detail: error.to_string(),
-            })?;
+        let builder = match ca {
+            Some(ca) => ca.apply(builder)?,
+            None => builder,
+        };
+        let client = builder.build().map_err(|error| BenchError::Http {
+            what: "building the constant-rate client".into(),
+            detail: error.to_string(),
+        })?;
         Ok(Driver {
             client,
             base_url: base_url.to_owned(),
             token: token.to_owned(),
-            crypto,
+            traffic,
             workers: workers.max(1),
             stop,
         })
@@ -133,7 +137,7 @@ impl Driver {
         self.run(schedule, &[]).await.map(|(result, _)| result)
     }
 
-    /// The crypto mix at `pace` plus the admin trickle for `span`, sampling the RSS of
+    /// The traffic at `pace` (the mix with the admin trickle) for `span`, sampling the RSS of
     /// `tracked` every [`memory::SAMPLE_EVERY`] and once more at the end.
     pub async fn paced(
         self: &Arc<Self>,
@@ -162,7 +166,7 @@ impl Driver {
                 driver.crypto_worker(schedule, &tickets).await
             }));
         }
-        if let Schedule::Paced { start, span, .. } = schedule {
+        if let (Schedule::Paced { start, span, .. }, true) = (schedule, self.traffic.has_admin()) {
             let driver = Arc::clone(self);
             tasks.push(tokio::spawn(async move {
                 driver.admin_worker(start, span).await
@@ -213,10 +217,9 @@ impl Driver {
                     now
                 }
             };
-            let kind = mix::crypto_kind(ticket);
-            let batch = matches!(kind, CryptoKind::BatchEncrypt | CryptoKind::BatchDecrypt);
+            let (request, name, batch) = self.traffic.for_ticket(ticket);
             self.send(
-                self.crypto.get(kind),
+                request,
                 batch,
                 due,
                 schedule.start(),
@@ -224,7 +227,7 @@ impl Driver {
                 &mut result,
             )
             .await;
-            *result.sent.entry(kind.name()).or_default() += 1;
+            *result.sent.entry(name).or_default() += 1;
         }
         result
     }

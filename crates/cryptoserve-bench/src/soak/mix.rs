@@ -149,6 +149,15 @@ pub struct Prepared {
 }
 
 impl Prepared {
+    /// `POST path` with the JSON `body` as it is.
+    pub fn post_raw(path: &str, body: Vec<u8>) -> Prepared {
+        Prepared {
+            method: reqwest::Method::POST,
+            path: path.to_owned(),
+            body: Some(body),
+        }
+    }
+
     fn post(path: &str, body: &serde_json::Value) -> Prepared {
         Prepared {
             method: reqwest::Method::POST,
@@ -218,6 +227,40 @@ impl CryptoRequests {
             CryptoKind::BatchEncrypt => &self.batch_encrypt,
             CryptoKind::BatchDecrypt => &self.batch_decrypt,
         }
+    }
+}
+
+/// What the crypto workers of a [`super::client::Driver`] send.
+#[derive(Debug, Clone)]
+pub enum Traffic {
+    /// The soak's mix: ticket `i` sends [`crypto_kind`]`(i)`; paced runs add the admin trickle.
+    Mix(CryptoRequests),
+    /// One request, every ticket (the load benchmark's constant-rate sweep); no admin trickle.
+    One {
+        /// Its name in the counts of requests sent.
+        name: &'static str,
+        /// The request.
+        request: Prepared,
+    },
+}
+
+impl Traffic {
+    /// What ticket `ticket` sends, its name, and whether it is a batch (whose 200 answer may
+    /// carry item errors).
+    pub fn for_ticket(&self, ticket: u64) -> (&Prepared, &'static str, bool) {
+        match self {
+            Traffic::Mix(crypto) => {
+                let kind = crypto_kind(ticket);
+                let batch = matches!(kind, CryptoKind::BatchEncrypt | CryptoKind::BatchDecrypt);
+                (crypto.get(kind), kind.name(), batch)
+            }
+            Traffic::One { name, request } => (request, name, false),
+        }
+    }
+
+    /// Whether paced runs add the admin trickle.
+    pub fn has_admin(&self) -> bool {
+        matches!(self, Traffic::Mix(_))
     }
 }
 

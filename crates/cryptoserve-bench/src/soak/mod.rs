@@ -18,14 +18,16 @@
 //! `stats.rs` (per-minute latencies and outcomes), `memory.rs` (RSS and its growth),
 //! `report.rs`, `report_md.rs` and `plot.rs` (`benches/results/<date>-soak.{md,json,svg}`).
 
-mod client;
+// `client`, `mix`, `pacing` and `stats` are the constant-rate load generator, which the load
+// benchmark's fixed-rate sweep (`crate::sweep`) uses too.
+pub(crate) mod client;
 mod memory;
-mod mix;
-mod pacing;
+pub(crate) mod mix;
+pub(crate) mod pacing;
 mod plot;
 mod report;
 mod report_md;
-mod stats;
+pub(crate) mod stats;
 
 use std::path::Path;
 use std::sync::atomic::AtomicBool;
@@ -87,8 +89,8 @@ pub fn run(
     let driver = Arc::new(Driver::new(
         &running.url,
         &running.token,
-        &ca,
-        mix::CryptoRequests::new(&ciphertexts),
+        Some(&ca),
+        mix::Traffic::Mix(mix::CryptoRequests::new(&ciphertexts)),
         options.workers,
         Arc::clone(&stop),
     )?);

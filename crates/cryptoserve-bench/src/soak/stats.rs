@@ -177,6 +177,19 @@ impl Recorder {
         }
     }
 
+    /// The whole run's crypto latencies from the due time (µs, ascending) and the crypto
+    /// outcomes, every minute together.
+    pub fn crypto_overall(&self) -> (Vec<u32>, Outcomes) {
+        let mut latencies = Vec::new();
+        let mut outcomes = Outcomes::default();
+        for bucket in &self.minutes {
+            latencies.extend_from_slice(&bucket.crypto_from_due_us);
+            outcomes.merge(&bucket.crypto);
+        }
+        latencies.sort_unstable();
+        (latencies, outcomes)
+    }
+
     /// Per-minute summaries; `seconds_in(minute)` gives each minute's length (the last may be
     /// partial) for the rate.
     pub fn summarize(mut self, seconds_in: impl Fn(usize) -> f64) -> Vec<MinuteSummary> {
