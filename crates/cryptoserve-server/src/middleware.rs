@@ -44,8 +44,23 @@ fn fresh_request_id() -> String {
     static PREFIX: OnceLock<String> = OnceLock::new();
     static COUNTER: AtomicU64 = AtomicU64::new(0);
     let prefix = PREFIX.get_or_init(|| uuid::Uuid::new_v4().simple().to_string()[..16].to_owned());
-    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-    format!("{prefix}-{n:x}")
+    let mut n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    // `{prefix}-{n:x}`, without the formatting machinery.
+    let mut digits = [0u8; 16];
+    let mut start = digits.len();
+    loop {
+        start -= 1;
+        digits[start] = b"0123456789abcdef"[(n & 0xf) as usize];
+        n >>= 4;
+        if n == 0 {
+            break;
+        }
+    }
+    let mut id = String::with_capacity(prefix.len() + 1 + digits.len() - start);
+    id.push_str(prefix);
+    id.push('-');
+    id.extend(digits[start..].iter().map(|&d| char::from(d)));
+    id
 }
 
 /// The middleware: assigns the id, renders errors, sets the header.

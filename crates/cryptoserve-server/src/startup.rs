@@ -170,6 +170,7 @@ impl Application {
             }
         };
         let state = Arc::new(AppState {
+            live_body: crate::routes::health::live_body(&instance_id),
             instance_id: instance_id.clone(),
             cipher,
             store,

@@ -22,6 +22,8 @@ pub struct AppState {
     pub settings: Settings,
     /// This instance's id (logs, metrics, health).
     pub instance_id: String,
+    /// `/health/live`'s body, rendered once (`routes::health::live_body`).
+    pub live_body: actix_web::web::Bytes,
     /// The crypto engine (keyring, salt, derived-key cache).
     pub cipher: Arc<Cipher>,
     /// Metadata store.

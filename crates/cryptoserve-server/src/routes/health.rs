@@ -50,11 +50,20 @@ fn ms(since: Instant) -> f64 {
     responses((status = 200, description = "The process answers", body = Live))
 )]
 async fn live(state: web::Data<AppState>) -> HttpResponse {
-    HttpResponse::Ok().json(Live {
+    HttpResponse::Ok()
+        .content_type("application/json")
+        .body(state.live_body.clone())
+}
+
+/// The body `/health/live` always answers with, rendered once per process.
+pub fn live_body(instance_id: &str) -> actix_web::web::Bytes {
+    serde_json::to_vec(&Live {
         status: "alive".to_owned(),
-        instance_id: state.instance_id.clone(),
+        instance_id: instance_id.to_owned(),
         version: env!("CARGO_PKG_VERSION").to_owned(),
     })
+    .unwrap_or_default()
+    .into()
 }
 
 async fn database_check(state: &AppState) -> Check {

@@ -8,7 +8,6 @@
 //! In the development format the middleware logs it through tracing as before.
 
 use std::cell::RefCell;
-use std::io::Write;
 use std::sync::OnceLock;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -18,11 +17,21 @@ use super::pipe::LogPipe;
 /// line without losing other events: `RUST_LOG=info,cryptoserve::access=off`.
 pub const ACCESS_LOG_TARGET: &str = "cryptoserve::access";
 
-static JSON_PIPE: OnceLock<LogPipe> = OnceLock::new();
+/// Where JSON access lines go, and whether `RUST_LOG` lets them through (asked once, when
+/// installed: the filter does not change while the process runs).
+#[derive(Debug)]
+struct JsonSink {
+    pipe: LogPipe,
+    enabled: bool,
+}
 
-/// Routes JSON access lines to `pipe` (set once, by `telemetry::init` in the JSON format).
+static JSON_SINK: OnceLock<JsonSink> = OnceLock::new();
+
+/// Routes JSON access lines to `pipe` (set once, by `telemetry::init` in the JSON format, after
+/// the subscriber is installed).
 pub(super) fn install(pipe: LogPipe) {
-    let _ = JSON_PIPE.set(pipe);
+    let enabled = tracing::enabled!(target: ACCESS_LOG_TARGET, tracing::Level::INFO);
+    let _ = JSON_SINK.set(JsonSink { pipe, enabled });
 }
 
 /// One finished request, as logged.
@@ -39,13 +48,11 @@ pub struct AccessRecord<'a> {
 
 /// Logs `record` unless `RUST_LOG` turned the access target off.
 pub fn log(record: &AccessRecord<'_>) {
-    if !tracing::enabled!(target: ACCESS_LOG_TARGET, tracing::Level::INFO) {
-        return;
-    }
-    match JSON_PIPE.get() {
-        Some(pipe) => LINE.with_borrow_mut(|line| {
+    match JSON_SINK.get() {
+        Some(sink) if !sink.enabled => {}
+        Some(sink) => LINE.with_borrow_mut(|line| {
             line.render(record, SystemTime::now());
-            pipe.append(&line.bytes);
+            sink.pipe.append(&line.bytes);
         }),
         None => tracing::info!(
             target: ACCESS_LOG_TARGET,
@@ -90,7 +97,9 @@ impl Line {
         out.clear();
         out.extend_from_slice(b"{\"timestamp\":\"");
         out.extend_from_slice(self.date_time.as_bytes());
-        let _ = write!(out, ".{:06}Z", since_epoch.subsec_micros());
+        out.push(b'.');
+        push_padded(out, since_epoch.subsec_micros(), 6);
+        out.push(b'Z');
         out.extend_from_slice(b"\",\"level\":\"INFO\",\"message\":\"request completed\"");
         out.extend_from_slice(b",\"request_id\":");
         json_str(out, record.request_id);
@@ -102,8 +111,10 @@ impl Line {
         out.extend_from_slice(itoa::Buffer::new().format(record.status).as_bytes());
         out.extend_from_slice(b",\"latency_ms\":");
         // Milliseconds with microsecond precision, as a JSON number.
-        let micros = record.latency.as_micros();
-        let _ = write!(out, "{}.{:03}", micros / 1000, micros % 1000);
+        let micros = u64::try_from(record.latency.as_micros()).unwrap_or(u64::MAX);
+        out.extend_from_slice(itoa::Buffer::new().format(micros / 1000).as_bytes());
+        out.push(b'.');
+        push_padded(out, (micros % 1000) as u32, 3);
         out.extend_from_slice(b",\"identity\":");
         json_str(out, record.identity);
         out.extend_from_slice(b",\"context\":");
@@ -111,6 +122,13 @@ impl Line {
         out.extend_from_slice(b",\"target\":\"");
         out.extend_from_slice(ACCESS_LOG_TARGET.as_bytes());
         out.extend_from_slice(b"\"}\n");
+    }
+}
+
+/// The last `width` decimal digits of `value`, zero-padded.
+fn push_padded(out: &mut Vec<u8>, value: u32, width: u32) {
+    for place in (0..width).rev() {
+        out.push(b'0' + (value / 10u32.pow(place) % 10) as u8);
     }
 }
 
