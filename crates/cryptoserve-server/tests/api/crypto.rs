@@ -331,6 +331,49 @@ async fn datakey_round_trip(deployment: Deployment) {
     assert_eq!(unb64(body["plaintext_key"].as_str().unwrap()).len(), 32);
 }
 
+/// `cryptoserve_http_requests_total` counts by route template, method and status: another
+/// status on the same path and another path land on their own series, unknown paths all on
+/// `unmatched`; the latency histogram counts by route and method.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn http_metrics_count_by_route_method_and_status() {
+    use crate::support::metric;
+    let app = Deployment::sqlite().spawn().await;
+    let admin = app.admin_token().await;
+    app.create_context(&admin, "ledger", "aes-256-gcm").await;
+    let ciphertext = app.encrypt(&admin, "ledger", b"one").await;
+    app.encrypt(&admin, "ledger", b"two").await;
+    assert_eq!(app.decrypt(&admin, "ledger", &ciphertext).await, b"one");
+    let response = app
+        .decrypt_response(&admin, "ledger", "not a ciphertext")
+        .await;
+    assert_eq!(response.status(), 400);
+    for path in ["/nope-a", "/nope-b", "/nope-a"] {
+        assert_eq!(app.get(path, Some(&admin)).await.status(), 404);
+    }
+
+    let requests = "cryptoserve_http_requests_total";
+    for (labels, expected) in [
+        (
+            r#"method="POST",route="/api/v1/crypto/encrypt",status="200""#,
+            2.0,
+        ),
+        (
+            r#"method="POST",route="/api/v1/crypto/decrypt",status="200""#,
+            1.0,
+        ),
+        (
+            r#"method="POST",route="/api/v1/crypto/decrypt",status="400""#,
+            1.0,
+        ),
+        (r#"method="GET",route="unmatched",status="404""#, 3.0),
+    ] {
+        assert_eq!(metric(&app, requests, labels).await, expected, "{labels}");
+    }
+    let latency = "cryptoserve_http_request_duration_seconds_count";
+    let labels = r#"method="POST",route="/api/v1/crypto/decrypt""#;
+    assert_eq!(metric(&app, latency, labels).await, 2.0, "{labels}");
+}
+
 /// `/metrics` counts each crypto operation by context, algorithm and outcome, the plaintext
 /// bytes of successful ones, and each admitted request by the limiter that decided it. The
 /// counters are resolved once per context and reused, so the second context and the failure
