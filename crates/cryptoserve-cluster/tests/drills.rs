@@ -72,13 +72,9 @@ fn drill_1_sigkill(drills: &mut Drills) {
     let report = drills.finish(load);
     let retried = retried_in_access_log(&drills.cluster);
     println!("  nginx answered {retried} requests after retrying on another backend");
-    assert_eq!(report.failed, 0, "{report}");
+    report.assert_no_failures(100);
     // No reload happens here, so the client never had to re-send: nginx alone hid the fault.
     assert_eq!(report.retried, 0, "{report}");
-    assert!(
-        report.sent > 100,
-        "too little load to mean anything: {report}"
-    );
     for (slot, index) in [1, 2].into_iter().enumerate() {
         assert!(
             after[slot] > before[slot],
@@ -434,10 +430,6 @@ fn drill_7_tls_every_hop(drills: &mut Drills) {
     println!("  unknown CA refused: {unknown_ca}");
     println!("  plain HTTP to nginx: {status} {}", body["error"]["code"]);
     println!("  backend {index} without a client certificate refused: {refusal}");
-    assert_eq!(report.failed, 0, "{report}");
+    report.assert_no_failures(20);
     assert_eq!(report.retried, 0, "{report}");
-    assert!(
-        report.sent > 20,
-        "too little load to mean anything: {report}"
-    );
 }

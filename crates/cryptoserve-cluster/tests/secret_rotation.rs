@@ -45,12 +45,8 @@ fn jwt_secret_rotation_with_rolling_restarts() {
     roll_every_backend(&mut drills);
     std::thread::sleep(Duration::from_secs(1));
     let report = drills.finish(load);
-    assert_eq!(report.failed, 0, "{report}");
+    report.assert_no_failures(100);
     assert_eq!(report.retried, 0, "{report}");
-    assert!(
-        report.sent > 100,
-        "too little load to mean anything: {report}"
-    );
     let pids_after = pids(&drills.cluster);
     for (index, (before, after)) in pids_before.iter().zip(&pids_after).enumerate() {
         assert_ne!(before, after, "backend {index} was not restarted");
@@ -83,11 +79,7 @@ fn jwt_secret_rotation_with_rolling_restarts() {
     roll_every_backend(&mut drills);
     std::thread::sleep(Duration::from_secs(1));
     let report = drills.finish(load);
-    assert_eq!(report.failed, 0, "{report}");
-    assert!(
-        report.sent > 100,
-        "too little load to mean anything: {report}"
-    );
+    report.assert_no_failures(100);
 
     assert_eq!(encrypt(&drills, &old_through_nginx), 401);
     assert_eq!(encrypt(&drills, &through_nginx), 200);

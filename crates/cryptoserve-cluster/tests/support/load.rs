@@ -53,6 +53,18 @@ pub struct Report {
     pub ciphertexts: Vec<(Vec<u8>, String)>,
 }
 
+impl Report {
+    /// Asserts that no request failed and that more than `min_sent` were sent (fewer would
+    /// prove nothing about the fault the load ran through).
+    pub fn assert_no_failures(&self, min_sent: u64) {
+        assert_eq!(self.failed, 0, "{self}");
+        assert!(
+            self.sent > min_sent,
+            "too little load to mean anything: {self}"
+        );
+    }
+}
+
 impl std::fmt::Display for Report {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let rate = self.sent as f64 / self.elapsed.as_secs_f64().max(0.001);
