@@ -86,6 +86,29 @@ pub struct ScenarioResult {
     pub ratio_to_plain: Option<f64>,
 }
 
+#[cfg(test)]
+impl ScenarioResult {
+    /// A run known only by its rate (every other figure zero or absent), for tests.
+    pub fn with_rate(scenario: &'static str, concurrency: u32, requests_per_sec: f64) -> Self {
+        ScenarioResult {
+            scenario,
+            concurrency,
+            wrk: WrkResult {
+                requests_per_sec,
+                ..WrkResult::default()
+            },
+            max_rss_mib_per_instance: 0.0,
+            server_cpu_secs_per_1k: 0.0,
+            auxiliary_cpu_secs_per_1k: 0.0,
+            redis_commands_per_request: None,
+            redis_round_trips_per_request: None,
+            ratio_to_live: 0.0,
+            round: None,
+            ratio_to_plain: None,
+        }
+    }
+}
+
 /// Where a measured run sends its load and what it watches meanwhile: a setup
 /// ([`Running::target`]) or the floor.
 #[derive(Debug, Clone, Copy)]

@@ -13,8 +13,6 @@ use actix_web::{HttpMessage, HttpResponse};
 
 use crate::error::ApiError;
 
-pub use crate::telemetry::ACCESS_LOG_TARGET;
-
 /// The largest request header section answered normally: the header fields (`name: value` and
 /// the line end, as sent) together. Larger ones get a JSON 431 before any handler, rate limit or
 /// authentication runs. actix itself refuses a head over 128 KiB (or over 96 fields) with a

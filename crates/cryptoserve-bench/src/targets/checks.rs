@@ -263,24 +263,12 @@ mod tests {
     use crate::floor::result::{Comparison, RoundPair};
     use crate::runner::ScenarioResult;
     use crate::soak::stats::Outcomes;
-    use crate::wrk::{Latency, WrkResult};
+    use crate::wrk::Latency;
 
     fn run(scenario: &'static str, rps: f64) -> ScenarioResult {
         ScenarioResult {
-            scenario,
-            concurrency: 16,
-            wrk: WrkResult {
-                requests_per_sec: rps,
-                ..WrkResult::default()
-            },
             max_rss_mib_per_instance: 20.0,
-            server_cpu_secs_per_1k: 0.0,
-            auxiliary_cpu_secs_per_1k: 0.0,
-            redis_commands_per_request: None,
-            redis_round_trips_per_request: None,
-            ratio_to_live: 0.0,
-            round: None,
-            ratio_to_plain: None,
+            ..ScenarioResult::with_rate(scenario, 16, rps)
         }
     }
 

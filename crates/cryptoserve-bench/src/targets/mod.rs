@@ -213,7 +213,6 @@ pub fn transit_to_openbao(setups: &[SetupResult]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::wrk::WrkResult;
 
     fn setup(kind: SetupKind, rates: &[(&'static str, u32, f64)]) -> SetupResult {
         SetupResult {
@@ -222,21 +221,8 @@ mod tests {
             version: None,
             results: rates
                 .iter()
-                .map(|&(scenario, concurrency, rate)| ScenarioResult {
-                    scenario,
-                    concurrency,
-                    wrk: WrkResult {
-                        requests_per_sec: rate,
-                        ..WrkResult::default()
-                    },
-                    max_rss_mib_per_instance: 0.0,
-                    server_cpu_secs_per_1k: 0.0,
-                    auxiliary_cpu_secs_per_1k: 0.0,
-                    redis_commands_per_request: None,
-                    redis_round_trips_per_request: None,
-                    ratio_to_live: 0.0,
-                    round: None,
-                    ratio_to_plain: None,
+                .map(|&(scenario, concurrency, rate)| {
+                    ScenarioResult::with_rate(scenario, concurrency, rate)
                 })
                 .collect(),
             encrypt_saturation_rps: 0.0,
