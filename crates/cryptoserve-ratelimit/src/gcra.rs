@@ -14,6 +14,8 @@
 
 use std::time::Duration;
 
+use smallvec::SmallVec;
+
 use crate::decision::{Decision, DecisionSource};
 use crate::policy::{Dimension, Policy};
 
@@ -26,12 +28,16 @@ pub(crate) struct BucketState {
     pub ahead_us: u64,
 }
 
+/// One value per bucket of a request (at most three: IP, identity, context), kept inline: the
+/// in-process limiter decides every request through here and allocates nothing for it.
+pub(crate) type PerBucket<T> = SmallVec<[T; 4]>;
+
 /// The outcome for a whole request: the caller-facing decision and, when admitted, the new
 /// `ahead_us` of every bucket (same order as the input) to store.
 #[derive(Debug)]
 pub(crate) struct Verdict {
     pub decision: Decision,
-    pub new_ahead_us: Vec<u64>,
+    pub new_ahead_us: PerBucket<u64>,
 }
 
 /// Decides a request of `cost` against all `buckets` at once (all-or-nothing).
@@ -39,11 +45,11 @@ pub(crate) fn decide(buckets: &[BucketState], cost: u32, source: DecisionSource)
     if buckets.is_empty() {
         return Verdict {
             decision: Decision::unlimited(source),
-            new_ahead_us: Vec::new(),
+            new_ahead_us: PerBucket::new(),
         };
     }
     let cost = u64::from(cost);
-    let wanted: Vec<u64> = buckets
+    let wanted: PerBucket<u64> = buckets
         .iter()
         .map(|b| {
             b.ahead_us
@@ -52,14 +58,14 @@ pub(crate) fn decide(buckets: &[BucketState], cost: u32, source: DecisionSource)
         .collect();
     let fits = |b: &BucketState, w: u64| b.ahead_us == 0 || w <= b.policy.tolerance_us();
     let allowed = buckets.iter().zip(&wanted).all(|(b, &w)| fits(b, w));
-    let after: Vec<u64> = if allowed {
+    let after: PerBucket<u64> = if allowed {
         wanted.clone()
     } else {
         buckets.iter().map(|b| b.ahead_us).collect()
     };
 
     // (index, remaining, reset) for every bucket.
-    let views: Vec<(usize, u64, u64)> = buckets
+    let views: PerBucket<(usize, u64, u64)> = buckets
         .iter()
         .zip(&after)
         .enumerate()
@@ -108,7 +114,7 @@ pub(crate) fn decide(buckets: &[BucketState], cost: u32, source: DecisionSource)
             denied_by,
             source,
         },
-        new_ahead_us: if allowed { after } else { Vec::new() },
+        new_ahead_us: if allowed { after } else { PerBucket::new() },
     }
 }
 
@@ -167,7 +173,7 @@ mod tests {
         // 60/min, burst 5: T = 1 s, τ = 5 s.
         let v = decide(&[bucket(Dimension::Ip, 60, 5, 0)], 8, DecisionSource::Local);
         assert!(v.decision.allowed);
-        assert_eq!(v.new_ahead_us, vec![8_000_000]);
+        assert_eq!(v.new_ahead_us.as_slice(), &[8_000_000]);
         assert_eq!(v.decision.remaining, 0);
         assert_eq!(v.decision.reset_after, Duration::from_secs(8));
 

@@ -17,7 +17,7 @@ use parking_lot::{Mutex, MutexGuard};
 use tokio::time::Instant;
 
 use crate::decision::{Decision, DecisionSource};
-use crate::gcra::{self, BucketState};
+use crate::gcra::{self, BucketState, PerBucket};
 use crate::policy::{BucketName, Check, Dimension};
 
 const SHARDS: usize = 16;
@@ -86,7 +86,7 @@ impl LocalLimiter {
     /// limiter's fallback path.
     pub(crate) fn decide(&self, checks: &[Check], cost: u32, source: DecisionSource) -> Decision {
         // (check, hash, shard) for each enabled check.
-        let enabled: Vec<(&Check, u64, usize)> = checks
+        let enabled: PerBucket<(&Check, u64, usize)> = checks
             .iter()
             .filter(|c| c.policy.enabled)
             .map(|c| {
@@ -98,15 +98,15 @@ impl LocalLimiter {
             return Decision::unlimited(source);
         }
         let now = self.now_us();
-        let mut order: Vec<usize> = enabled.iter().map(|&(_, _, shard)| shard).collect();
+        let mut order: PerBucket<usize> = enabled.iter().map(|&(_, _, shard)| shard).collect();
         order.sort_unstable();
         order.dedup();
-        let mut guards: Vec<(usize, MutexGuard<'_, Shard>)> = order
+        let mut guards: PerBucket<(usize, MutexGuard<'_, Shard>)> = order
             .iter()
             .map(|&i| (i, self.inner.shards[i].lock()))
             .collect();
 
-        let buckets: Vec<BucketState> = enabled
+        let buckets: PerBucket<BucketState> = enabled
             .iter()
             .map(|&(check, hash, shard)| {
                 let tat = guard_for(&mut guards, shard)

@@ -191,6 +191,13 @@ fn connected_clients(server: &RedisServer) -> u32 {
 
 #[tokio::test(flavor = "current_thread")]
 async fn a_lane_decides_on_its_own_connection_against_the_shared_buckets() {
+    // A lane runs its tasks on the thread's `LocalSet`, as in an actix worker.
+    tokio::task::LocalSet::new()
+        .run_until(lane_on_its_own_connection())
+        .await;
+}
+
+async fn lane_on_its_own_connection() {
     let server = RedisServer::start().unwrap();
     let instances = limiters(&server.url(), 2).await;
     let before = connected_clients(&server);

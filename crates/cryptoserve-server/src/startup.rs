@@ -207,6 +207,7 @@ impl Application {
                 .configure(|cfg| routes::configure(cfg, &transit_mount))
                 .default_service(web::to(not_found))
         })
+        .on_connect(crate::auth::ConnectionToken::install)
         .disable_signals()
         .shutdown_timeout(state.settings.shutdown_timeout)
         .keep_alive(Duration::from_secs(75));

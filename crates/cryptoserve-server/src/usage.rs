@@ -6,11 +6,13 @@
 //! bounded (`MAX_PENDING_ROWS`); when it is full the oldest batch is dropped, and that is
 //! counted in a metric and logged as an error, never silent.
 
-use std::collections::hash_map::RandomState;
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, TimeZone, Utc};
+// The keys are a verified identity and an existing context, never free text from a request,
+// so the fast seeded hash is enough (the hot path hashes every request's key).
+use foldhash::fast::RandomState;
 use hashbrown::{Equivalent, HashMap};
 use parking_lot::Mutex;
 

@@ -5,6 +5,10 @@
 //! two cross-thread wake-ups per request, which cost more CPU than the Redis command itself.
 //! A lane is created on the worker's runtime, so its connection's reader and writer, its
 //! dispatcher and the request all run on one thread and the hand-offs are plain task wake-ups.
+//! Its dispatcher and script runs are spawned on the worker's `LocalSet`, beside the request
+//! handlers: a run that answers a batch wakes them inside the set, while a task outside it
+//! (on the bare runtime) would wake the set through the runtime's driver, a system call per
+//! wake-up.
 //!
 //! Until the lane's connection is up (and whenever it is down) checks go through the shared
 //! connection instead, so a fresh worker never answers from the fallback just because its
@@ -40,6 +44,7 @@ impl RedisLane {
             inner.config.key_prefix.clone(),
             Arc::clone(&inner.counters),
             inner.config.lease,
+            true,
         );
         Ok(RedisLane { client, batcher })
     }

@@ -110,6 +110,7 @@ impl RedisLimiter {
                 config.key_prefix.clone(),
                 Arc::clone(&counters),
                 config.lease,
+                false,
             )
         });
         let limiter = RedisLimiter {
@@ -168,7 +169,8 @@ impl RedisLimiter {
 
     /// A lane for the current thread's runtime: its own connection and batcher, so checks
     /// made on this thread through it never hop to another thread. `None` on Redis Cluster
-    /// (requests there go to several nodes) or if the client cannot be built.
+    /// (requests there go to several nodes) or if the client cannot be built. Call it inside
+    /// the thread's `LocalSet` (an actix worker runs one), where the lane's tasks are spawned.
     pub fn lane(&self) -> Option<RedisLane> {
         if self.inner.cluster {
             return None;

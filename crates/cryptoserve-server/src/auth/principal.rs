@@ -8,6 +8,7 @@ use actix_web::{web, FromRequest, HttpMessage, HttpRequest};
 
 use cryptoserve_store::{Role, ALL_CONTEXTS};
 
+use super::connection::ConnectionToken;
 use super::tokens::{Claims, TokenError};
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -62,15 +63,21 @@ impl Principal {
             .ok_or(ApiError::Unauthorized(
                 "the Authorization header must be `Bearer <token>`",
             ))?;
-        let principal = Self::from_token(state, token)?;
+        let principal = Self::from_token(state, req, token)?;
         req.extensions_mut().insert(principal.clone());
         Ok(principal)
     }
 
     /// Verifies a bearer token (signature, algorithm, expiry) and checks revocation: the one
-    /// token check behind every API, whichever header carried the token.
-    pub fn from_token(state: &AppState, token: &str) -> Result<Self, ApiError> {
-        let claims = state.tokens.verify(token).map_err(|error| match error {
+    /// token check behind every API, whichever header carried the token. A token the
+    /// request's connection verified before is not verified again (see [`ConnectionToken`]);
+    /// its expiry and revocation are.
+    pub fn from_token(state: &AppState, req: &HttpRequest, token: &str) -> Result<Self, ApiError> {
+        let verified = match req.conn_data::<ConnectionToken>() {
+            Some(connection) => connection.verify(&state.tokens, token),
+            None => state.tokens.verify(token),
+        };
+        let claims = verified.map_err(|error| match error {
             TokenError::Expired => ApiError::Unauthorized("token expired"),
             TokenError::Invalid => ApiError::Unauthorized("invalid token"),
         })?;

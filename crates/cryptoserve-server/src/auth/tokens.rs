@@ -143,7 +143,7 @@ impl TokenService {
         let now = Utc::now().timestamp();
         let digest: [u8; 32] = Sha256::digest(token.as_bytes()).into();
         if let Some(claims) = self.verified.get(&digest) {
-            if claims.exp + LEEWAY_SECS as i64 >= now {
+            if unexpired(&claims, now) {
                 return Ok(claims);
             }
             self.verified.remove(&digest);
@@ -160,6 +160,16 @@ impl TokenService {
         let claims = Arc::new(claims);
         self.verified.insert(digest, Arc::clone(&claims));
         Ok(claims)
+    }
+
+    /// For claims verified earlier: whether they are still before their `exp` (with the same
+    /// leeway as verification).
+    pub fn still_valid(&self, claims: &Claims) -> Result<(), TokenError> {
+        if unexpired(claims, Utc::now().timestamp()) {
+            Ok(())
+        } else {
+            Err(TokenError::Expired)
+        }
     }
 
     /// Decodes with the current secret, then with each previous one while the failure is the
@@ -179,6 +189,10 @@ impl TokenService {
         }
         outcome
     }
+}
+
+fn unexpired(claims: &Claims, now: i64) -> bool {
+    claims.exp + LEEWAY_SECS as i64 >= now
 }
 
 #[cfg(test)]

@@ -1,10 +1,16 @@
 //! `POST /api/v1/crypto/batch/encrypt` and `.../batch/decrypt`: many items, one context,
 //! per-item errors that do not fail the batch. A batch costs its item count in rate limits.
+//!
+//! Each item's result is written into the response body as soon as it is made
+//! ([`Results`]), so a batch holds its request and its response, never a third copy of the
+//! results as values: with many batches in flight that copy was the largest part of the
+//! server's peak memory.
 
 use actix_web::{web, HttpRequest, HttpResponse};
 use cryptoserve_api::{
     BatchRequest, BatchResponse, DecryptItem, EncryptItem, ItemError, ItemResult,
 };
+use serde::Serialize;
 
 use super::{decode_base64, decode_optional, encode_base64, CryptoCall};
 use crate::auth::Principal;
@@ -18,6 +24,37 @@ fn failed(id: String, error: ApiError) -> ItemResult {
             message: error.to_string(),
         }),
         ..ItemResult::new(id)
+    }
+}
+
+/// `{"results":[...]}` (the shape of [`BatchResponse`]) written one result at a time.
+struct Results {
+    body: Vec<u8>,
+    empty: bool,
+}
+
+impl Results {
+    /// Room for `items` results of about `per_item` bytes each.
+    fn new(items: usize, per_item: usize) -> Self {
+        let mut body = Vec::with_capacity(16 + items.saturating_mul(per_item));
+        body.extend_from_slice(b"{\"results\":[");
+        Self { body, empty: true }
+    }
+
+    fn push(&mut self, result: &impl Serialize) -> ApiResult<()> {
+        if !self.empty {
+            self.body.push(b',');
+        }
+        self.empty = false;
+        serde_json::to_writer(&mut self.body, result)
+            .map_err(|error| ApiError::Internal(format!("writing a batch result: {error}")))
+    }
+
+    fn respond(mut self, call: &CryptoCall) -> HttpResponse {
+        self.body.extend_from_slice(b"]}");
+        call.ok()
+            .content_type(actix_web::http::header::ContentType::json())
+            .body(self.body)
     }
 }
 
@@ -56,7 +93,9 @@ pub async fn encrypt(
 ) -> ApiResult<HttpResponse> {
     let cost = check_size(&state, &body.items)?;
     let call = CryptoCall::begin(&state, &req, &principal, &body.context, cost).await?;
-    let mut results = Vec::with_capacity(body.items.len());
+    // A result is about its plaintext's base64 plus the envelope and the field names.
+    let per_item = body.items.first().map_or(0, |item| item.plaintext.len()) + 160;
+    let mut results = Results::new(body.items.len(), per_item);
     for (index, item) in body.items.iter().enumerate() {
         let id = item.id.clone().unwrap_or_else(|| index.to_string());
         let sealed = decode_base64(&item.plaintext, "plaintext").and_then(|plaintext| {
@@ -67,7 +106,7 @@ pub async fn encrypt(
                 .map_err(ApiError::from)?;
             Ok((sealed, plaintext.len()))
         });
-        results.push(match sealed {
+        results.push(&match sealed {
             Ok((sealed, bytes)) => {
                 call.observe(&state, super::Operation::Encrypt, true, bytes);
                 ItemResult {
@@ -77,9 +116,9 @@ pub async fn encrypt(
                 }
             }
             Err(error) => failed(id, error),
-        });
+        })?;
     }
-    Ok(call.respond(&BatchResponse { results }))
+    Ok(results.respond(&call))
 }
 
 /// Batch decrypt handler.
@@ -112,7 +151,9 @@ pub async fn decrypt(
     }) {
         call.refresh_for(&state, &newest.ciphertext).await;
     }
-    let mut results = Vec::with_capacity(body.items.len());
+    // A plaintext's base64 is shorter than its ciphertext text.
+    let per_item = body.items.first().map_or(0, |item| item.ciphertext.len()) + 40;
+    let mut results = Results::new(body.items.len(), per_item);
     for (index, item) in body.items.iter().enumerate() {
         let id = item.id.clone().unwrap_or_else(|| index.to_string());
         let opened =
@@ -128,13 +169,50 @@ pub async fn decrypt(
             opened.is_ok(),
             opened.as_ref().map_or(0, Vec::len),
         );
-        results.push(match opened {
+        results.push(&match opened {
             Ok(plaintext) => ItemResult {
                 plaintext: Some(encode_base64(&plaintext)),
                 ..ItemResult::new(id)
             },
             Err(error) => failed(id, error),
-        });
+        })?;
     }
-    Ok(call.respond(&BatchResponse { results }))
+    Ok(results.respond(&call))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn written(results: &[ItemResult]) -> Vec<u8> {
+        let mut writer = Results::new(results.len(), 8);
+        for result in results {
+            writer.push(result).unwrap();
+        }
+        writer.body.extend_from_slice(b"]}");
+        writer.body
+    }
+
+    #[test]
+    fn results_written_one_by_one_are_the_batch_response() {
+        let results = vec![
+            ItemResult {
+                ciphertext: Some("cs1:v1:AAAA".into()),
+                key_version: Some(1),
+                ..ItemResult::new("a".into())
+            },
+            failed("b\"q".into(), ApiError::InvalidBase64("plaintext")),
+            ItemResult {
+                plaintext: Some("aGk=".into()),
+                ..ItemResult::new("2".into())
+            },
+        ];
+        for n in 0..=results.len() {
+            let expected = serde_json::to_vec(&BatchResponse {
+                results: results[..n].to_vec(),
+            })
+            .unwrap();
+            assert_eq!(written(&results[..n]), expected, "{n} results");
+        }
+    }
 }

@@ -38,7 +38,7 @@ pub fn principal(req: &HttpRequest, state: &AppState) -> Result<Principal, HttpR
     }
     .filter(|token| !token.is_empty())
     .ok_or_else(refused)?;
-    let principal = Principal::from_token(state, token).map_err(|_| refused())?;
+    let principal = Principal::from_token(state, req, token).map_err(|_| refused())?;
     req.extensions_mut().insert(principal.clone());
     Ok(principal)
 }
