@@ -195,7 +195,7 @@ mod tests {
 
     #[test]
     fn results_written_one_by_one_are_the_batch_response() {
-        let results = vec![
+        let results = [
             ItemResult {
                 ciphertext: Some("cs1:v1:AAAA".into()),
                 key_version: Some(1),

@@ -13,6 +13,7 @@ use actix_web::{HttpMessage, HttpRequest, HttpResponse};
 use cryptoserve_core::ContextName;
 
 use super::reply::{self, denied};
+use crate::auth::principal::header_text;
 use crate::auth::Principal;
 use crate::state::AppState;
 
@@ -26,11 +27,11 @@ pub fn principal(req: &HttpRequest, state: &AppState) -> Result<Principal, HttpR
     }
     let refused = || reply::error(StatusCode::FORBIDDEN, "permission denied");
     let token = match req.headers().get(VAULT_TOKEN) {
-        Some(value) => value.to_str().ok().map(str::trim),
+        Some(value) => header_text(value).map(str::trim),
         None => req
             .headers()
             .get(AUTHORIZATION)
-            .and_then(|value| value.to_str().ok())
+            .and_then(header_text)
             .and_then(|value| {
                 let (scheme, token) = value.split_once(' ')?;
                 scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
