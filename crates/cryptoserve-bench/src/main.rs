@@ -32,7 +32,8 @@ struct Cli {
     /// Measured seconds per scenario run [default: 8, or 2 with --quick].
     #[arg(long, value_name = "SECS")]
     duration: Option<u64>,
-    /// The release `cryptoserve` binary [default: target/release/cryptoserve].
+    /// The `cryptoserve` binary [default: target/production/cryptoserve, as scripts/bench-load
+    /// builds it].
     #[arg(long)]
     server_binary: Option<PathBuf>,
     /// Repository root (nginx.scale.conf, benches/results) [default: current directory].
@@ -85,7 +86,7 @@ fn main() -> anyhow::Result<()> {
     let server_binary = cli
         .server_binary
         .clone()
-        .unwrap_or_else(|| repo_root.join("target/release/cryptoserve"));
+        .unwrap_or_else(|| repo_root.join("target/production/cryptoserve"));
     let server_binary = std::fs::canonicalize(&server_binary).with_context(|| {
         format!(
             "{} not found; build it (scripts/bench-load does)",
