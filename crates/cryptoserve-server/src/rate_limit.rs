@@ -4,9 +4,10 @@
 //! database; this module keeps a snapshot in memory, refreshed with the rest of the metadata
 //! and immediately when another instance announces a change on Redis.
 
-use std::cell::OnceCell;
+use std::cell::{OnceCell, RefCell};
 use std::collections::HashMap;
 use std::net::IpAddr;
+use std::thread::LocalKey;
 
 use actix_web::http::header::{HeaderName, HeaderValue};
 use parking_lot::RwLock;
@@ -211,19 +212,76 @@ fn headers(decision: &Decision) -> RateHeaders {
         // No enabled limit applied.
         return Vec::new();
     }
+    let reset = decision.reset_after.as_secs_f64().ceil() as u64;
     vec![
-        (LIMIT_HEADER, HeaderValue::from(decision.limit)),
-        (REMAINING_HEADER, HeaderValue::from(decision.remaining)),
         (
-            RESET_HEADER,
-            HeaderValue::from(decision.reset_after.as_secs_f64().ceil() as u64),
+            LIMIT_HEADER,
+            repeated_number(&LAST_LIMIT, u64::from(decision.limit)),
         ),
+        (REMAINING_HEADER, HeaderValue::from(decision.remaining)),
+        (RESET_HEADER, repeated_number(&LAST_RESET, reset)),
     ]
+}
+
+thread_local! {
+    static LAST_LIMIT: RefCell<Option<(u64, HeaderValue)>> = const { RefCell::new(None) };
+    static LAST_RESET: RefCell<Option<(u64, HeaderValue)>> = const { RefCell::new(None) };
+}
+
+/// `n` as a header value, the thread's previous one when `n` is the same again: the limit is
+/// the same for every request under one policy and the reset a second or a few, while
+/// `HeaderValue::from` allocates and formats each time (a clone shares the bytes).
+fn repeated_number(
+    last: &'static LocalKey<RefCell<Option<(u64, HeaderValue)>>>,
+    n: u64,
+) -> HeaderValue {
+    last.with_borrow_mut(|last| match last {
+        Some((value, header)) if *value == n => header.clone(),
+        _ => {
+            let header = HeaderValue::from(n);
+            *last = Some((n, header.clone()));
+            header
+        }
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn header_values_follow_the_decision_when_repeated_and_when_changed() {
+        let decision = |limit: u32, remaining: u32, reset_ms: u64| Decision {
+            allowed: true,
+            limit,
+            remaining,
+            reset_after: std::time::Duration::from_millis(reset_ms),
+            retry_after: None,
+            denied_by: None,
+            source: cryptoserve_ratelimit::DecisionSource::Local,
+        };
+        for (limit, remaining, reset_ms, reset) in [
+            (100, 99, 600, "1"),
+            (100, 98, 1_200, "2"),
+            (100, 97, 1_200, "2"),
+            (500, 499, 0, "0"),
+            (100, 0, 59_001, "60"),
+        ] {
+            let headers = headers(&decision(limit, remaining, reset_ms));
+            let text: Vec<(&str, &str)> = headers
+                .iter()
+                .map(|(name, value)| (name.as_str(), value.to_str().unwrap()))
+                .collect();
+            assert_eq!(
+                text,
+                [
+                    ("x-ratelimit-limit", limit.to_string().as_str()),
+                    ("x-ratelimit-remaining", remaining.to_string().as_str()),
+                    ("x-ratelimit-reset", reset),
+                ]
+            );
+        }
+    }
 
     #[test]
     fn ip_keys_are_the_display_text() {
