@@ -115,8 +115,9 @@ impl SetupKind {
     pub fn description(self) -> &'static str {
         match self {
             SetupKind::Embedded => {
-                "one `cryptoserve serve`, empty environment (SQLite, in-process limiter, \
-                 default workers = CPUs, development log format)"
+                "one `cryptoserve serve`, empty environment but `CRYPTOSERVE_LOG_FORMAT=json` \
+                 (SQLite, in-process limiter, default workers = CPUs, JSON logs with the \
+                 access line at info, as in production)"
             }
             SetupKind::Redis => {
                 "the embedded setup plus `REDIS_URL` (Redis limiter; busy buckets leased, the \
