@@ -102,7 +102,7 @@ fn bench_limiter(c: &mut Criterion) {
     // (IP formatting, key strings), then decide.
     let mut policies = PolicySet::default();
     for dimension in Dimension::ALL {
-        policies.defaults.insert(dimension, roomy);
+        policies.defaults.set(dimension, roomy);
     }
     let ip = Some(IpAddr::V4(Ipv4Addr::LOCALHOST));
     group.bench_function("build_checks_and_check_3", |b| {

@@ -17,27 +17,51 @@ use cryptoserve_store::{RateLimitPolicyRecord, RateLimitScope};
 
 use crate::error::ApiError;
 
-/// The policies in force.
-#[derive(Debug, Clone)]
+/// The policies in force; by default the built-in defaults and no overrides.
+#[derive(Debug, Clone, Default)]
 pub struct PolicySet {
     /// Default per dimension (ip, identity, context).
-    pub defaults: HashMap<Dimension, Policy>,
+    pub defaults: Defaults,
     /// Per-context overrides of the context dimension.
     pub contexts: HashMap<String, Policy>,
     /// Per-identity overrides of the identity dimension.
     pub identities: HashMap<String, Policy>,
 }
 
-impl Default for PolicySet {
-    fn default() -> Self {
-        Self {
-            defaults: Dimension::ALL
-                .into_iter()
-                .map(|d| (d, Policy::default_for(d)))
-                .collect(),
-            contexts: HashMap::new(),
-            identities: HashMap::new(),
+/// The default policy of each dimension, indexed by the dimension: read three times per
+/// request, where a `HashMap<Dimension, Policy>` hashed the dimension with SipHash each time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Defaults([Policy; 3]);
+
+impl Defaults {
+    /// The default policy of `dimension`.
+    pub fn get(&self, dimension: Dimension) -> Policy {
+        self.0[Self::index(dimension)]
+    }
+
+    /// Replaces the default policy of `dimension`.
+    pub fn set(&mut self, dimension: Dimension, policy: Policy) {
+        self.0[Self::index(dimension)] = policy;
+    }
+
+    /// Every dimension with its default, in `Dimension::ALL`'s order.
+    pub fn iter(&self) -> impl Iterator<Item = (Dimension, Policy)> + '_ {
+        Dimension::ALL.into_iter().map(|d| (d, self.get(d)))
+    }
+
+    fn index(dimension: Dimension) -> usize {
+        match dimension {
+            Dimension::Ip => 0,
+            Dimension::Identity => 1,
+            Dimension::Context => 2,
         }
+    }
+}
+
+impl Default for Defaults {
+    /// The built-in defaults (`Policy::default_for`).
+    fn default() -> Self {
+        Self(Dimension::ALL.map(Policy::default_for))
     }
 }
 
@@ -56,7 +80,7 @@ impl PolicySet {
             };
             match record.scope {
                 RateLimitScope::Default => {
-                    set.defaults.insert(dimension, policy);
+                    set.defaults.set(dimension, policy);
                 }
                 RateLimitScope::Context => {
                     set.contexts.insert(record.key.clone(), policy);
@@ -70,10 +94,7 @@ impl PolicySet {
     }
 
     fn default_for(&self, dimension: Dimension) -> Policy {
-        self.defaults
-            .get(&dimension)
-            .copied()
-            .unwrap_or_else(|| Policy::default_for(dimension))
+        self.defaults.get(dimension)
     }
 
     /// The three checks for one request.
@@ -248,6 +269,38 @@ fn repeated_number(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn each_dimension_keeps_its_own_default() {
+        let mut defaults = Defaults::default();
+        for d in Dimension::ALL {
+            assert_eq!(defaults.get(d), Policy::default_for(d));
+        }
+        let custom = Policy {
+            requests_per_minute: 7,
+            burst_size: 3,
+            enabled: false,
+        };
+        defaults.set(Dimension::Identity, custom);
+        assert_eq!(defaults.get(Dimension::Identity), custom);
+        assert_eq!(
+            defaults.get(Dimension::Ip),
+            Policy::default_for(Dimension::Ip)
+        );
+        assert_eq!(
+            defaults.get(Dimension::Context),
+            Policy::default_for(Dimension::Context)
+        );
+        let listed: Vec<_> = defaults.iter().collect();
+        assert_eq!(
+            listed,
+            vec![
+                (Dimension::Ip, Policy::default_for(Dimension::Ip)),
+                (Dimension::Identity, custom),
+                (Dimension::Context, Policy::default_for(Dimension::Context)),
+            ]
+        );
+    }
 
     #[test]
     fn header_values_follow_the_decision_when_repeated_and_when_changed() {

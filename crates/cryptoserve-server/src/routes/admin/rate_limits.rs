@@ -114,7 +114,7 @@ pub(super) async fn list(
     let defaults = set
         .defaults
         .iter()
-        .map(|(d, p)| (d.as_str().to_owned(), policy_body(*p)))
+        .map(|(d, p)| (d.as_str().to_owned(), policy_body(p)))
         .collect();
     Ok(HttpResponse::Ok().json(PolicyList {
         defaults,
@@ -151,10 +151,7 @@ pub(super) async fn show(
         RateLimitScope::Context => (set.contexts.get(&key), Dimension::Context),
         _ => (set.identities.get(&key), Dimension::Identity),
     };
-    let policy = found
-        .copied()
-        .or_else(|| set.defaults.get(&fallback).copied())
-        .unwrap_or_else(|| Policy::default_for(fallback));
+    let policy = found.copied().unwrap_or_else(|| set.defaults.get(fallback));
     let is_override = found.is_some();
     Ok(HttpResponse::Ok().json(PolicyInForce {
         key,
