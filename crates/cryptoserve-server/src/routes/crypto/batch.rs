@@ -52,9 +52,7 @@ impl Results {
 
     fn respond(mut self, call: &CryptoCall) -> HttpResponse {
         self.body.extend_from_slice(b"]}");
-        call.ok()
-            .content_type(actix_web::http::header::ContentType::json())
-            .body(self.body)
+        call.respond_json_bytes(self.body)
     }
 }
 

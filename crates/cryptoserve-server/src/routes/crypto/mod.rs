@@ -242,9 +242,14 @@ impl CryptoCall {
     /// 200 with a body already written as JSON (see [`body::JsonObject`]) and the rate-limit
     /// headers.
     pub fn respond_json(&self, body: body::JsonObject) -> HttpResponse {
+        self.respond_json_bytes(body.finish())
+    }
+
+    /// 200 with `body`, JSON text written by the route, and the rate-limit headers.
+    pub fn respond_json_bytes(&self, body: Vec<u8>) -> HttpResponse {
         self.ok()
             .content_type(actix_web::http::header::ContentType::json())
-            .body(body.finish())
+            .body(body)
     }
 
     /// A 200 builder carrying the rate-limit headers (for routes that shape their own body).
