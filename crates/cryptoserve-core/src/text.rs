@@ -22,19 +22,8 @@ pub fn encode(envelope: &[u8], version: KeyVersion) -> String {
     let payload = base64::encoded_len(envelope.len(), false).unwrap_or(0);
     let mut out = Vec::with_capacity(PREFIX.len() + 11 + payload);
     out.extend_from_slice(PREFIX.as_bytes());
-    // `u32`'s Display without the formatting machinery (up to ten digits).
-    let mut digits = [0u8; 10];
-    let mut start = digits.len();
-    let mut n = version.get();
-    loop {
-        start -= 1;
-        digits[start] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    out.extend_from_slice(&digits[start..]);
+    // `u32`'s Display without the formatting machinery.
+    out.extend_from_slice(itoa::Buffer::new().format(version.get()).as_bytes());
     out.push(b':');
     // Into the exact space with one `encode_slice`: `encode_string` goes through a chunked
     // writer that costs about twice as much for an envelope this short.
