@@ -17,6 +17,7 @@
 //! large burst, tokens taken ahead of time with an earlier request admit it without a round
 //! trip (`lease.rs` explains why that stays exact).
 
+use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -114,11 +115,7 @@ impl Batcher {
             lease,
         });
         let (queue, receiver) = mpsc::channel(QUEUE);
-        let dispatcher = if local {
-            tokio::task::spawn_local(dispatch(shared, receiver, true))
-        } else {
-            tokio::spawn(dispatch(shared, receiver, false))
-        };
+        let dispatcher = spawn(local, dispatch(shared, receiver, local));
         Batcher {
             queue,
             dispatcher,
@@ -193,15 +190,22 @@ async fn dispatch(shared: Arc<Shared>, mut receiver: mpsc::Receiver<Pending>, lo
             continue;
         }
         let shared = Arc::clone(&shared);
-        let run = async move {
+        spawn(local, async move {
             run(&shared, live).await;
             drop(permit);
-        };
-        if local {
-            tokio::task::spawn_local(run);
-        } else {
-            tokio::spawn(run);
-        }
+        });
+    }
+}
+
+/// Spawns `task` on the current thread's `LocalSet` when `local`, else on the runtime.
+fn spawn<F>(local: bool, task: F) -> JoinHandle<()>
+where
+    F: Future<Output = ()> + Send + 'static,
+{
+    if local {
+        tokio::task::spawn_local(task)
+    } else {
+        tokio::spawn(task)
     }
 }
 
